@@ -1,0 +1,30 @@
+"""Bringing a database to the current schema with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from .db import Database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config(database: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database: Database) -> None:
+    """Apply every migration not yet applied; safe to run from several processes at once."""
+    config = alembic_config(database)
+    with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            # Two service processes starting together must not both create the tables.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7283401)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
