@@ -88,6 +88,7 @@ class Comment(Base):
         Index("ix_comments_status_urgent_created", "status", "urgent", "created_at"),
         Index("ix_comments_ip_hash_created", "ip_hash", "created_at"),
         Index("ix_comments_email_hash", "email_hash"),
+        Index("ix_comments_notified", "notified"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -118,6 +119,9 @@ class Comment(Base):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set when the author's data was erased; approved text kept shows "Former reader".
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False until the notification worker has queued this comment's submission mails
+    # (moderator alert or digest, opt-in confirmation), so no mail is sent twice.
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
     staff_user: Mapped[StaffUser | None] = relationship(lazy="joined")
 

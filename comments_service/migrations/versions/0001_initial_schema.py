@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 08:45:19.039497
+Create Date: 2026-11-26 08:48:00.084090
 """
 from alembic import op
 import sqlalchemy as sa
@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('ip_hash', sa.String(length=64), nullable=True),
     sa.Column('notify', sa.Boolean(), nullable=False),
     sa.Column('erased', sa.Boolean(), nullable=False),
+    sa.Column('notified', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], ),
     sa.ForeignKeyConstraint(['staff_user_id'], ['staff_users.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -128,6 +129,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_comments_article_status_created', ['article_id', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_comments_email_hash', ['email_hash'], unique=False)
         batch_op.create_index('ix_comments_ip_hash_created', ['ip_hash', 'created_at'], unique=False)
+        batch_op.create_index('ix_comments_notified', ['notified'], unique=False)
         batch_op.create_index('ix_comments_status_urgent_created', ['status', 'urgent', 'created_at'], unique=False)
 
     op.create_table('staff_sessions',
@@ -147,6 +149,7 @@ def downgrade() -> None:
     op.drop_table('staff_sessions')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index('ix_comments_status_urgent_created')
+        batch_op.drop_index('ix_comments_notified')
         batch_op.drop_index('ix_comments_ip_hash_created')
         batch_op.drop_index('ix_comments_email_hash')
         batch_op.drop_index('ix_comments_article_status_created')
