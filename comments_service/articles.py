@@ -15,6 +15,7 @@ from typing import Any
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 ARTICLE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Crossref's recommended pattern for modern DOIs, anchored.
@@ -35,6 +36,29 @@ ARTICLE_FIELDS = {
     # Fields MkDocs and Material understand on any page; allowed, not required.
     "template", "hide", "search", "icon", "status", "subtitle", "sample",
 }
+
+
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text.
+
+    PyYAML turns 2015-02-30 into a crash (ValueError) rather than a YAML error; keeping
+    dates as text lets the validator report an impossible date on its field.
+    """
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _TextDatesHandler(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        kwargs.setdefault("Loader", _TextDatesLoader)
+        return super().load(fm, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -146,12 +170,14 @@ def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult
             result.problems.append(Problem(rel, "(file)", f"is not valid UTF-8: {exc}"))
             continue
         try:
-            post = frontmatter.loads(text)
+            post = frontmatter.loads(text, handler=_TextDatesHandler())
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            result.problems.append(Problem(rel, "(front matter)", f"is not valid YAML{where}: {problem}"))
+            result.problems.append(
+                Problem(rel, "(front matter)", f"is not valid YAML{where}: {problem}")
+            )
             continue
         metadata = dict(post.metadata)
         if not is_article(metadata):
@@ -241,6 +267,8 @@ def _validate(
         updated_date = updated
     elif isinstance(updated, str):
         try:
+            if not ISO_DATE_RE.match(updated.strip()):
+                raise ValueError(updated)
             updated_date = dt.date.fromisoformat(updated.strip())
         except ValueError:
             bad("updated", f"'{updated}' is not a date; write it as YYYY-MM-DD")
@@ -361,7 +389,8 @@ def _validate_reference(where: str, ref: Any, bad: Any) -> Reference | None:
         text = _text(doi_value) or ""
         text = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", text, flags=re.I)
         if not DOI_RE.match(text):
-            fail("doi", f"'{doi_value}' is not a DOI (expected the form 10.1037/0022-006X.64.3.481)")
+            fail("doi", f"'{doi_value}' is not a DOI (expected the form "
+                 "10.1037/0022-006X.64.3.481)")
         else:
             doi = text
 

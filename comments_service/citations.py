@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .articles import Reference
+from .articles import Article, Reference
 
 
 def format_authors(authors: tuple[str, ...]) -> str:
@@ -60,3 +60,59 @@ def format_reference(ref: Reference) -> Markup:
     if link:
         parts.append(Markup('<a href="{0}">{0}</a>').format(link))
     return Markup(" ").join(parts)
+
+
+_SCHEMA_TYPES = {
+    "article": "Article",
+    "chapter": "Chapter",
+    "book": "Book",
+    "web": "WebPage",
+}
+
+
+def reference_jsonld(ref: Reference) -> dict[str, object]:
+    """The reference as a schema.org CreativeWork for an article's JSON-LD ``citation``."""
+    data: dict[str, object] = {
+        "@type": _SCHEMA_TYPES.get(ref.type, "CreativeWork"),
+        "name": ref.title,
+        "author": [{"@type": "Person", "name": name} for name in ref.authors],
+    }
+    if ref.year != "n.d.":
+        data["datePublished"] = ref.year[:4]
+    if ref.container:
+        container_type = "Book" if ref.type == "chapter" else "Periodical"
+        data["isPartOf"] = {"@type": container_type, "name": ref.container}
+    if ref.volume:
+        data["volumeNumber"] = ref.volume
+    if ref.issue:
+        data["issueNumber"] = ref.issue
+    if ref.pages:
+        data["pagination"] = ref.pages
+    if ref.publisher:
+        data["publisher"] = {"@type": "Organization", "name": ref.publisher}
+    if ref.doi:
+        data["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": ref.doi}
+    if ref.link:
+        data["url"] = ref.link
+    return data
+
+
+def article_jsonld(article: Article, canonical_url: str | None = None) -> dict[str, object]:
+    """schema.org Article data for a page: headline, description, dateModified, citations.
+
+    Templates pass the result through ``tojson``, which escapes it for a script element.
+    """
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": article.title,
+        "description": article.description,
+        "dateModified": article.updated.isoformat(),
+        "citation": [reference_jsonld(ref) for ref in article.references],
+    }
+    if article.tags:
+        data["keywords"] = list(article.tags)
+    if canonical_url:
+        data["url"] = canonical_url
+        data["mainEntityOfPage"] = canonical_url
+    return data

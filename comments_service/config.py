@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     min_submit_seconds: float = Field(
         3.0, description="Form posts sooner than this after the form was rendered are refused."
     )
+    form_token_max_age_seconds: int = Field(
+        14 * 24 * 3600,
+        description="A no-JavaScript form's token is refused after this long; the reader then "
+        "gets the form back with a fresh token and what they typed, and sends it again.",
+    )
     max_links: int = Field(3, description="Most links a reader's comment may carry.")
     max_body_bytes: int = Field(
         65536, description="Largest request body accepted on comment posts (413 above)."
@@ -115,6 +120,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Addresses told about new pending comments."
     )
     digest_minutes: int = Field(10, description="Most minutes between moderator digests.")
+    notify_interval_seconds: float = Field(
+        15.0,
+        description="How often the service's mail worker queues and sends mail; 0 turns the "
+        "in-process worker off (then run `comments-service notify run-once` from cron).",
+    )
     service_url: str = Field(
         "",
         description="Public URL of the service (for links in mail). Empty means site_url.",

@@ -16,11 +16,15 @@ from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .articles import Article, load_articles
-from .citations import format_reference
+from .citations import article_jsonld, format_reference
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Where the page's comments script and stylesheet land in the built site.
+STATIC_DEST = "assets/comments"
 
 log = logging.getLogger("mkdocs.plugins.comments")
 
@@ -66,6 +70,7 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
 
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment:
         env.filters["citation"] = format_reference
+        env.filters["article_jsonld"] = article_jsonld
         return env
 
     def on_page_context(
@@ -77,3 +82,20 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
         )
         context["comments_config"] = self.config
         return context
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        # The script and stylesheet ship inside the package, so any site using the plugin
+        # gets the versions that match the service.
+        for name in ("comments.js", "comments.css"):
+            files.append(
+                File.generated(config, f"{STATIC_DEST}/{name}", abs_src_path=str(STATIC_DIR / name))
+            )
+        return files
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if not self.config.bake:
+            return
+        # Imported here so validating docs never needs the database layer.
+        from .bake import bake_after_build
+
+        bake_after_build(Path(config.site_dir), nosnippet=self.config.nosnippet)

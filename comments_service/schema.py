@@ -22,9 +22,14 @@ def alembic_config(database: Database) -> Config:
 def upgrade(database: Database) -> None:
     """Apply every migration not yet applied; safe to run from several processes at once."""
     config = alembic_config(database)
-    with database.engine.begin() as connection:
-        if not database.is_sqlite:
-            # Two service processes starting together must not both create the tables.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7283401)")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with database.engine.connect() as connection:
+        if database.is_sqlite:
+            # IMMEDIATE: a second worker starting at the same moment waits for the first
+            # to finish instead of failing with "database is locked" halfway through.
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            if not database.is_sqlite:
+                # Two service processes starting together must not both create the tables.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7283401)")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import re
 import secrets
 import sys
+import unicodedata
 from pathlib import Path
 
 from ..articles import ARTICLE_ID_RE, load_articles
@@ -46,8 +48,6 @@ def check_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 def slugify(title: str) -> str:
     """Lowercase letters, digits and single hyphens, as article ids must be."""
-    import unicodedata  # noqa: PLC0415
-
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:60].strip("-") or "article"
@@ -73,7 +73,9 @@ def new_article(args: argparse.Namespace, settings: Settings) -> int:
     while article_id in existing:
         article_id = f"{slug}-{secrets.token_hex(3)}"
     text = TEMPLATE.read_text(encoding="utf-8").format(
-        title=title.replace('"', '\\"'), id=article_id, updated=dt.date.today().isoformat()
+        # A JSON string is a valid YAML double-quoted scalar: quotes and backslashes survive.
+        title=json.dumps(title, ensure_ascii=False), id=article_id,
+        updated=dt.date.today().isoformat()
     )
     docs_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

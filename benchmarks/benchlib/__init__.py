@@ -1,0 +1,1 @@
+"""Helpers of the performance benchmark (benchmarks/run.py); not part of the service."""

@@ -1,0 +1,198 @@
+"""The web application: create_app(settings) wires storage, caches and routes together."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from . import __version__ as package_version
+from . import baker
+from .api import ReadFastPath, validation_error_response
+from .api import router as api_router
+from .background import BackgroundJobs
+from .cache import ThreadCache
+from .catalog import Catalog
+from .config import Settings
+from .db import Database
+from .devsite import mount_site
+from .forms import router as forms_router
+from .logs import configure_logging
+from .mail_links import router as mail_links_router
+from .privacy import Keyring
+from .schema import upgrade
+from .staff import router as staff_router
+
+# Paths whose POST bodies are capped at settings.max_body_bytes.
+LIMITED_PREFIXES = ("/api/", "/comments")
+
+
+class BodySizeLimit:
+    """Answers 413 to comment posts over max_body_bytes, by header and by bytes received.
+
+    The body is buffered (it is small by definition) so a lying or absent Content-Length
+    cannot slip a large body past the check.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or not scope["path"].startswith(LIMITED_PREFIXES)
+        ):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await self._too_large(send)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Any) -> None:
+        payload = json.dumps({
+            "detail": f"The request is too large (at most {self.max_bytes:,} bytes).",
+            "errors": {"body": "Comment is far too long."},
+        }).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                        (b"connection", b"close")],
+        })
+        await send({"type": "http.response.body", "body": payload})
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    """The site's own origin plus any configured extra origins."""
+    site = urlsplit(settings.site_url)
+    origins = [f"{site.scheme}://{site.netloc}"]
+    for origin in settings.allowed_origins:
+        origin = origin.rstrip("/")
+        if origin and origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The service for these settings: migrates the database, then serves.
+
+    Raises RuntimeError in production mode without COMMENTS_SECRET_KEY.
+    """
+    secret = settings.secret()
+    database = Database(settings)
+    upgrade(database)
+    thread_cache = ThreadCache(database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The re-baker keeps baked pages in step with moderation (see baker.py).
+        # The mail worker and purges (see background.py) run beside the re-baker.
+        jobs = BackgroundJobs(database, app.state.keyring, app.state.catalog)
+        jobs.start()
+        try:
+            async with baker.running(settings, database):
+                yield
+        finally:
+            await jobs.stop()
+        thread_cache.close()
+        database.dispose()
+
+    app = FastAPI(
+        title="Comments service",
+        version=package_version,
+        description="Moderated comments for the article library. Comments are held for "
+        "moderation (202) and shown once approved. Errors answer "
+        '{"detail": "...", "errors": {"<field>": "<message>"}}.',
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.keyring = Keyring(secret)
+    app.state.catalog = Catalog(settings.docs_dir)
+    app.state.thread_cache = thread_cache
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error_response(exc)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database check",
+             responses={503: {"description": "The database does not answer."}})
+    def healthz() -> JSONResponse:
+        """{"status": "ok"} when a query against the database succeeds."""
+        try:
+            with database.read() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure at all means unhealthy
+            return JSONResponse({"status": "error", "detail": type(exc).__name__},
+                                status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    app.include_router(api_router)
+    app.include_router(forms_router)
+    app.include_router(staff_router)
+    app.include_router(mail_links_router)
+
+    # Added first, so it sits innermost: CORS (added last) wraps the fast path too.
+    app.add_middleware(ReadFastPath, state=app.state)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=cors_origins(settings),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "If-None-Match"],
+        expose_headers=["ETag", "Retry-After"],
+        max_age=600,
+    )
+    # Last: the site mount at / would shadow any route included after it.
+    mount_site(app, settings)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ASGI servers (uvicorn --factory): settings from COMMENTS_* variables."""
+    configure_logging()
+    return create_app(Settings())

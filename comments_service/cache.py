@@ -1,0 +1,168 @@
+"""Per-process cache of each thread's JSON bytes, checked against the shared thread version.
+
+Every write that changes a public thread bumps ``thread_versions`` (threads.touch_thread)
+inside its transaction. A read asks the database for that one integer over a dedicated
+connection and, when it matches the cached entry, serves the cached bytes: no ORM, no
+rendering, no JSON encoding. Because the version lives in the database, a write in any
+process invalidates the cache in all of them.
+
+The version is read before the thread is loaded, so a cached body is never older than the
+version it is filed under (a write in between only makes the body newer; the next read
+sees the higher version and reloads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import comments
+from .db import Database
+
+_VERSION_SQL = "SELECT version FROM thread_versions WHERE article_id = {p}"
+_VERSIONS_SQL = "SELECT article_id, version FROM thread_versions WHERE article_id IN ({ps})"
+
+
+@dataclass(frozen=True)
+class CachedThread:
+    """One article's serialised public thread as of a thread version."""
+
+    version: int
+    body: bytes
+    etag: str
+    count: int
+
+
+class VersionReader:
+    """Reads thread versions over one autocommit DBAPI connection kept for the purpose.
+
+    Autocommit makes each read a single round trip (no BEGIN/ROLLBACK, no pool ping). The
+    connection is reopened once if the database dropped it.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._placeholder = "?" if database.is_sqlite else "%s"
+
+    def version(self, article_id: str) -> int:
+        sql = _VERSION_SQL.format(p=self._placeholder)
+        rows = self._query(sql, (article_id,))
+        return int(rows[0][0]) if rows else 0
+
+    def versions(self, article_ids: list[str]) -> dict[str, int]:
+        if not article_ids:
+            return {}
+        sql = _VERSIONS_SQL.format(ps=", ".join([self._placeholder] * len(article_ids)))
+        found = {str(a): int(v) for a, v in self._query(sql, tuple(article_ids))}
+        return {article_id: found.get(article_id, 0) for article_id in article_ids}
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    connection = self._connect()
+                    cursor = connection.cursor()
+                    try:
+                        cursor.execute(sql, params)
+                        return list(cursor.fetchall())
+                    finally:
+                        cursor.close()
+                except self._database.engine.dialect.loaded_dbapi.Error:
+                    self._discard()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connect(self) -> Any:
+        if self._connection is None:
+            proxy = self._database.engine.raw_connection()
+            driver = proxy.driver_connection
+            # Detached: ours for good, never handed back to the pool mid-transaction.
+            proxy.detach()
+            if not self._database.is_sqlite:
+                driver.rollback()
+                driver.autocommit = True
+            # SQLite connections are already in autocommit (db.py sets isolation_level=None).
+            self._connection = driver
+        return self._connection
+
+    def _discard(self) -> None:
+        if self._connection is not None:
+            # Already broken; closing is a courtesy, reopening is the fix.
+            with contextlib.suppress(Exception):
+                self._connection.close()
+        self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+
+class ThreadCache:
+    """Serialised threads and comment counts, keyed by article and thread version."""
+
+    def __init__(self, database: Database, max_entries: int = 4096) -> None:
+        self.database = database
+        self.versions = VersionReader(database)
+        self.max_entries = max_entries
+        self._threads: OrderedDict[str, CachedThread] = OrderedDict()
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def thread(self, article_id: str) -> CachedThread:
+        """The article's current public thread, from cache when its version still matches."""
+        version = self.versions.version(article_id)
+        entry = self._threads.get(article_id)
+        if entry is not None and entry.version == version:
+            return entry
+        with self.database.read() as session:
+            document = comments.thread(session, article_id)
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # From the content, not the version: equal across processes and database resets,
+        # and unchanged when a write leaves the public thread as it was (a reject, say).
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        entry = CachedThread(version=version, body=body, etag=etag, count=document["count"])
+        self._store(article_id, entry)
+        return entry
+
+    def counts(self, article_ids: Iterable[str]) -> dict[str, int]:
+        """Approved comment counts, one version query plus a count query only for changes."""
+        ids = list(dict.fromkeys(article_ids))
+        versions = self.versions.versions(ids)
+        result: dict[str, int] = {}
+        stale: list[str] = []
+        for article_id in ids:
+            cached = self._counts.get(article_id)
+            if cached is not None and cached[0] == versions[article_id]:
+                result[article_id] = cached[1]
+            else:
+                stale.append(article_id)
+        if stale:
+            with self.database.read() as session:
+                fresh = comments.counts(session, stale)
+            with self._lock:
+                if len(self._counts) >= self.max_entries:
+                    self._counts.clear()
+                for article_id in stale:
+                    self._counts[article_id] = (versions[article_id], fresh[article_id])
+            result.update(fresh)
+        return {article_id: result[article_id] for article_id in ids}
+
+    def _store(self, article_id: str, entry: CachedThread) -> None:
+        with self._lock:
+            self._threads[article_id] = entry
+            self._threads.move_to_end(article_id)
+            while len(self._threads) > self.max_entries:
+                self._threads.popitem(last=False)
+            self._counts[article_id] = (entry.version, entry.count)
+
+    def close(self) -> None:
+        self.versions.close()

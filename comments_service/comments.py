@@ -1,0 +1,420 @@
+"""The verbs on readers' comments: validate and submit one, list and count the approved ones."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import spam, urgency
+from .articles import Article
+from .catalog import Catalog
+from .config import Settings
+from .db import Database
+from .logs import log_write
+from .models import Comment, CommentStatus, StaffUser, utcnow
+from .privacy import Keyring
+from .render import normalize_newlines, render_comment
+
+MAX_AUTHOR = 80
+MAX_BODY = 5000
+MAX_EMAIL = 254
+# Depth 0 is a top-level comment; replies nest down to depth 3. A reply to a depth-3
+# comment attaches to that comment's depth-2 parent (its level-3 ancestor), landing beside it.
+MAX_DEPTH = 3
+FORMER_READER = "Former reader"
+
+FIELD_LABELS = {
+    "author": "Name",
+    "email": "Email",
+    "body": "Comment",
+    "parent_id": "Reply to",
+    "notify": "Notify me",
+    "accept_terms": "Terms",
+    "website": "Website",
+    "request": "Request body",
+}
+
+PENDING_MESSAGE = (
+    "Thank you. Your comment was received and is awaiting moderation; it will appear once "
+    "a moderator has approved it."
+)
+
+
+# Errors ----------------------------------------------------------------------------------
+
+
+class CommentError(Exception):
+    """A comment the service refuses, with an HTTP-like status and a message per field."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors: dict[str, str] = dict(errors or {})
+
+
+class InvalidComment(CommentError):
+    status_code = 422
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        labels = ", ".join(FIELD_LABELS.get(name, name) for name in errors)
+        super().__init__(f"Please correct: {labels}.", errors)
+
+
+class ArticleNotFound(CommentError):
+    status_code = 404
+
+
+class CommentsNotOpen(CommentError):
+    status_code = 403
+
+
+class DuplicateComment(CommentError):
+    status_code = 409
+
+
+class RateLimited(CommentError):
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"You have posted several comments in a short time. Please try again in about "
+            f"{minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        self.retry_after = retry_after
+
+
+# Validation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A reader's comment after validation: clean text, ready to store."""
+
+    author: str
+    email: str
+    body: str
+    parent_id: int | None = None
+    notify: bool = False
+
+
+def _bad_characters(text: str, allowed: str = "") -> bool:
+    # Control characters (including NUL) and lone surrogates; format characters such as
+    # the zero-width joiner in emoji and right-to-left marks are legitimate text.
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text
+    )
+
+
+def validate_submission(data: Mapping[str, Any]) -> Submission:
+    """Check a reader's fields, raising InvalidComment with one message per bad field.
+
+    ``data`` holds typed values (str, int or None, bool); the web layer converts form
+    strings first. Text is NFC-normalised and otherwise kept exactly as typed.
+    """
+    errors: dict[str, str] = {}
+
+    author_raw = data.get("author")
+    author = ""
+    if author_raw is None or (isinstance(author_raw, str) and not author_raw.strip()):
+        errors["author"] = "Name is required."
+    elif not isinstance(author_raw, str):
+        errors["author"] = "Name must be text."
+    else:
+        author = unicodedata.normalize("NFC", author_raw.strip())
+        if _bad_characters(author):
+            errors["author"] = "Name must not contain control characters or line breaks."
+        elif len(author) > MAX_AUTHOR:
+            errors["author"] = f"Name must be at most {MAX_AUTHOR} characters."
+
+    email_raw = data.get("email")
+    email = ""
+    if email_raw is None or (isinstance(email_raw, str) and not email_raw.strip()):
+        errors["email"] = "Email is required."
+    elif not isinstance(email_raw, str):
+        errors["email"] = "Email must be text."
+    elif "\r" in email_raw or "\n" in email_raw:
+        errors["email"] = "Email must not contain line breaks."
+    else:
+        candidate = email_raw.strip()
+        if _bad_characters(candidate) or len(candidate) > MAX_EMAIL:
+            errors["email"] = "Email is not a valid address."
+        else:
+            try:
+                # No DNS look-up: the service must answer without the network, and mail
+                # confirmation (double opt-in) proves the address anyway.
+                checked = validate_email(candidate, check_deliverability=False)
+                email = checked.normalized
+            except EmailNotValidError:
+                errors["email"] = "Email is not a valid address (for example name@example.org)."
+
+    body_raw = data.get("body")
+    body = ""
+    if body_raw is None or (isinstance(body_raw, str) and not body_raw.strip()):
+        errors["body"] = "Comment is required."
+    elif not isinstance(body_raw, str):
+        errors["body"] = "Comment must be text."
+    else:
+        body = unicodedata.normalize("NFC", normalize_newlines(body_raw).strip())
+        if _bad_characters(body, allowed="\n\t"):
+            errors["body"] = "Comment must not contain control characters."
+        elif len(body) > MAX_BODY:
+            errors["body"] = (
+                f"Comment must be at most {MAX_BODY:,} characters (it has {len(body):,})."
+            )
+
+    parent_raw = data.get("parent_id")
+    parent_id: int | None = None
+    if parent_raw is not None:
+        if isinstance(parent_raw, bool) or not isinstance(parent_raw, int) or parent_raw < 1:
+            errors["parent_id"] = "Reply to must name an existing comment."
+        else:
+            parent_id = parent_raw
+
+    notify = data.get("notify", False)
+    if notify is None:
+        notify = False
+    if not isinstance(notify, bool):
+        errors["notify"] = "Notify me must be true or false."
+
+    if data.get("accept_terms") is not True:
+        errors["accept_terms"] = "Please accept the terms of use to post a comment."
+
+    if errors:
+        raise InvalidComment(errors)
+    return Submission(author=author, email=email, body=body, parent_id=parent_id,
+                      notify=bool(notify))
+
+
+# Submitting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What the reader is told: the new comment's id (None when silently discarded)."""
+
+    id: int | None
+    status: str = CommentStatus.PENDING.value
+    urgent: bool = False
+    message: str = PENDING_MESSAGE
+    crisis_message: str | None = None
+    discarded: bool = field(default=False, repr=False)
+
+
+def require_open_article(catalog: Catalog, article_id: str) -> Article:
+    """The article, if it exists and takes comments; else ArticleNotFound or CommentsNotOpen."""
+    article = catalog.get(article_id)
+    if article is None:
+        raise ArticleNotFound(f"There is no article with id '{article_id}'.")
+    if article.comments != "open":
+        raise CommentsNotOpen(f"Comments are {article.comments} on this article.")
+    return article
+
+
+def submit(
+    database: Database,
+    settings: Settings,
+    keyring: Keyring,
+    catalog: Catalog,
+    article_id: str,
+    data: Mapping[str, Any],
+    client_ip: str,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store a reader's comment as pending (one transaction), or raise a CommentError.
+
+    Order: the article must exist and be open; a filled honeypot is accepted and dropped
+    without storing; then fields, links, parent, rate limit and duplicates are checked.
+    Urgent comments are flagged and the reader gets the crisis message at once; the flag
+    never publishes or rejects anything.
+    """
+    now = now or utcnow()
+    require_open_article(catalog, article_id)
+    ip_hash = keyring.ip_hash(client_ip)
+    if spam.honeypot_tripped(data.get(spam.HONEYPOT_FIELD)):
+        log_write("comment.discarded", article_id=article_id, reason="honeypot")
+        return SubmitResult(id=None, discarded=True)
+
+    submission = validate_submission(data)
+    if spam.count_links(submission.body) > settings.max_links:
+        raise InvalidComment(
+            {"body": f"Comment may contain at most {settings.max_links} links."}
+        )
+    urgent = urgency.is_urgent(submission.body, settings.urgent_terms) or urgency.is_urgent(
+        submission.author, settings.urgent_terms
+    )
+    fingerprint = spam.body_fingerprint(submission.body)
+    body_html = render_comment(submission.body)
+
+    with database.write() as session:
+        parent_id, depth = _resolve_parent(session, article_id, submission.parent_id)
+        retry_after = spam.rate_limit_retry_after(
+            session, ip_hash, settings.rate_limit_count, settings.rate_limit_window_seconds, now
+        )
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+        if spam.is_duplicate(session, article_id, fingerprint):
+            raise DuplicateComment(
+                "This comment has already been posted on this article.",
+                {"body": "You have already posted this comment here; it is awaiting "
+                         "moderation or already published."},
+            )
+        comment = Comment(
+            article_id=article_id,
+            parent_id=parent_id,
+            depth=depth,
+            author_name=submission.author,
+            email_encrypted=keyring.encrypt_email(submission.email),
+            email_hash=keyring.email_hash(submission.email),
+            body=submission.body,
+            body_html=body_html,
+            body_hash=fingerprint,
+            status=CommentStatus.PENDING,
+            urgent=urgent,
+            is_staff=False,
+            created_at=now,
+            updated_at=now,
+            ip_hash=ip_hash,
+            notify=submission.notify,
+        )
+        session.add(comment)
+        session.flush()
+        comment_id = comment.id
+    # Pending comments change nothing the public sees, so no touch_thread here.
+    log_write("comment.submitted", comment_id=comment_id, article_id=article_id,
+              parent_id=parent_id, urgent=urgent, notify=submission.notify,
+              length=len(submission.body))
+    message = PENDING_MESSAGE
+    crisis = None
+    if urgent:
+        crisis = settings.crisis_message
+        message = f"{crisis}\n\n{PENDING_MESSAGE}"
+    return SubmitResult(id=comment_id, urgent=urgent, message=message, crisis_message=crisis)
+
+
+def _resolve_parent(
+    session: Session, article_id: str, parent_id: int | None
+) -> tuple[int | None, int]:
+    """The parent to attach to and the new comment's depth, or InvalidComment."""
+    if parent_id is None:
+        return None, 0
+    parent = session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article_id:
+        raise InvalidComment({"parent_id": "Reply to: that comment does not exist on this "
+                                           "article."})
+    if parent.status != CommentStatus.APPROVED:
+        raise InvalidComment({"parent_id": "Reply to: that comment is not published."})
+    while parent.depth >= MAX_DEPTH and parent.parent_id is not None:
+        ancestor = session.get(Comment, parent.parent_id)
+        if ancestor is None:
+            break
+        parent = ancestor
+    return parent.id, min(parent.depth + 1, MAX_DEPTH)
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def rfc3339(value: datetime) -> str:
+    """A timestamp as RFC 3339 in UTC with a Z, e.g. 2026-11-26T09:00:00Z."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
+    """The article's approved comments, oldest first, in the public JSON shape.
+
+    Each: {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}.
+    Staff replies show the staff member's display name and signature (plain text); erased
+    authors show "Former reader". A reply whose parent is not public is re-attached to its
+    nearest public ancestor (or shown top-level) so no approved comment disappears.
+    Emails, IP hashes and statuses never appear.
+    """
+    rows = session.execute(
+        select(
+            Comment.id,
+            Comment.parent_id,
+            Comment.author_name,
+            Comment.body_html,
+            Comment.created_at,
+            Comment.is_staff,
+            Comment.erased,
+            StaffUser.display_name,
+            StaffUser.signature,
+        )
+        .outerjoin(StaffUser, StaffUser.id == Comment.staff_user_id)
+        .where(Comment.article_id == article_id, Comment.status == CommentStatus.APPROVED)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    public_ids = {row.id for row in rows}
+    parents: dict[int, int | None] = {}
+    if any(row.parent_id is not None and row.parent_id not in public_ids for row in rows):
+        parents = {
+            row.id: row.parent_id
+            for row in session.execute(
+                select(Comment.id, Comment.parent_id).where(Comment.article_id == article_id)
+            )
+        }
+    out = []
+    for row in rows:
+        parent_id = row.parent_id
+        while parent_id is not None and parent_id not in public_ids:
+            parent_id = parents.get(parent_id)
+        if row.is_staff:
+            author = row.display_name or row.author_name
+            signature = row.signature or None
+        else:
+            author = FORMER_READER if row.erased else row.author_name
+            signature = None
+        out.append({
+            "id": row.id,
+            "parent_id": parent_id,
+            "author": author,
+            "body_html": row.body_html,
+            "created_at": rfc3339(row.created_at),
+            "staff": bool(row.is_staff),
+            "signature": signature,
+        })
+    return out
+
+
+def thread(session: Session, article_id: str) -> dict[str, Any]:
+    """The public thread document: {"article_id", "count", "comments": [...]}."""
+    public = list_public(session, article_id)
+    return {"article_id": article_id, "count": len(public), "comments": public}
+
+
+def count_public(session: Session, article_id: str) -> int:
+    """How many approved comments the article has."""
+    return counts(session, [article_id]).get(article_id, 0)
+
+
+def counts(session: Session, article_ids: Iterable[str]) -> dict[str, int]:
+    """Approved comment counts for several articles (0 for those without any)."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    found = {
+        row[0]: row[1]
+        for row in session.execute(
+            select(Comment.article_id, func.count(Comment.id))
+            .where(Comment.article_id.in_(ids), Comment.status == CommentStatus.APPROVED)
+            .group_by(Comment.article_id)
+        )
+    }
+    return {article_id: int(found.get(article_id, 0)) for article_id in ids}
+
+
+def get(session: Session, comment_id: int) -> Comment | None:
+    """One comment by id, whatever its status (for staff and notification code)."""
+    return session.get(Comment, comment_id)

@@ -1,0 +1,481 @@
+"""Moderation verbs: the queue, status changes, redaction, staff replies, templates, audit log."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from . import comments, render, threads
+from .articles import Article
+from .db import Database
+from .models import (
+    AuditEntry,
+    Comment,
+    CommentStatus,
+    ReplyTemplate,
+    StaffRole,
+    StaffUser,
+    utcnow,
+)
+from .notify import ArticleLookup, Notifier
+from .privacy import Keyring
+
+PAGE_SIZE = 50
+MAX_BODY_CHARS = comments.MAX_BODY
+MAX_TEMPLATE_NAME = 120
+SEED_ACTION = "seed_templates"
+
+CRISIS_TEMPLATE_NAME = "Reader who may be in crisis"
+CRISIS_TEMPLATE_BODY = (
+    "Thank you for trusting us with this. It sounds like you are going through something "
+    "very painful, and you deserve support right now, not only a reply here.\n\n"
+    "If you might act on thoughts of harming yourself, or you are in danger, please call "
+    "your local emergency number now, or go to the nearest emergency department. A crisis "
+    "or suicide prevention line in your country can also talk with you at any hour; your "
+    "doctor or local health service can tell you which one to call.\n\n"
+    "When the immediate danger has passed, a therapist can help with what you are carrying. "
+    "Your doctor, your health insurer or your country's professional register of "
+    "psychologists and psychotherapists can point you to one near you.\n\n"
+    "We read every comment, but we cannot offer counselling or emergency help here."
+)
+DEFAULT_TEMPLATES = {
+    CRISIS_TEMPLATE_NAME: CRISIS_TEMPLATE_BODY,
+    "Thank you for sharing": (
+        "Thank you for sharing your experience. Many readers will recognise themselves in "
+        "what you wrote."
+    ),
+}
+
+# What each status-changing action sets; "delete" is a soft delete, erasure removes data.
+ACTIONS: dict[str, CommentStatus] = {
+    "approve": CommentStatus.APPROVED,
+    "reject": CommentStatus.REJECTED,
+    "spam": CommentStatus.SPAM,
+    "delete": CommentStatus.DELETED,
+}
+
+
+class ModerationError(ValueError):
+    """A refused moderation request; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NotFound(LookupError):
+    """No comment, template or staff account with the given id."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs a verb: a signed-in staff account or an operator at the command line."""
+
+    label: str
+    staff_user_id: int | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def staff(cls, user: StaffUser) -> Actor:
+        return cls(label=user.username, staff_user_id=user.id,
+                   is_admin=user.role == StaffRole.ADMIN)
+
+    @classmethod
+    def operator(cls, name: str) -> Actor:
+        """Someone with shell access to the server, trusted like an admin."""
+        return cls(label=f"cli:{name}", is_admin=True)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the moderation page lists. ``status`` "all" lists every status."""
+
+    status: str = CommentStatus.PENDING.value
+    article_id: str = ""
+    query: str = ""
+    page: int = 1
+
+    def validate(self) -> QueueFilter:
+        if self.status != "all" and self.status not in {s.value for s in CommentStatus}:
+            raise ModerationError("status", "must be pending, approved, rejected, spam, "
+                                  "deleted or all")
+        if self.page < 1:
+            raise ModerationError("page", "must be 1 or more")
+        return self
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One comment as staff see it: decrypted email, the comment it answers, its article."""
+
+    comment: Comment
+    email: str
+    parent: Comment | None
+    article: Article | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+class Moderation:
+    """The moderation verbs over one database. Each changing verb is one transaction."""
+
+    def __init__(
+        self,
+        database: Database,
+        keyring: Keyring,
+        articles: ArticleLookup | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.database = database
+        self.keyring = keyring
+        self.articles = articles
+        self.notifier = notifier or Notifier(database.settings, keyring, articles)
+
+    # Reading --------------------------------------------------------------------------
+
+    def queue(self, wanted: QueueFilter) -> QueuePage:
+        """Comments matching the filter; pending ones urgent first, then oldest first."""
+        wanted = wanted.validate()
+        conditions: list[ColumnElement[bool]] = []
+        if wanted.status != "all":
+            conditions.append(Comment.status == CommentStatus(wanted.status))
+        if wanted.article_id:
+            conditions.append(Comment.article_id == wanted.article_id)
+        query = wanted.query.strip()
+        if query:
+            matches = [Comment.body.icontains(query, autoescape=True),
+                       Comment.author_name.icontains(query, autoescape=True)]
+            if "@" in query:
+                matches.append(Comment.email_hash == self.keyring.email_hash(query))
+            conditions.append(or_(*matches))
+        if wanted.status == CommentStatus.PENDING.value:
+            order = [Comment.urgent.desc(), Comment.created_at.asc(), Comment.id.asc()]
+        else:
+            order = [Comment.created_at.desc(), Comment.id.desc()]
+        with self.database.read() as session:
+            total = session.scalar(select(func.count()).select_from(Comment).where(*conditions))
+            rows = list(
+                session.scalars(
+                    select(Comment).where(*conditions).order_by(*order)
+                    .limit(PAGE_SIZE).offset((wanted.page - 1) * PAGE_SIZE)
+                )
+            )
+            parents = self._parents(session, rows)
+        return QueuePage([self._item(c, parents.get(c.parent_id)) for c in rows],
+                         total or 0, wanted.page)
+
+    def item(self, comment_id: int) -> QueueItem:
+        """One comment with its context; raises NotFound."""
+        with self.database.read() as session:
+            comment = session.get(Comment, comment_id)
+            if comment is None:
+                raise NotFound(f"no comment with id {comment_id}")
+            parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
+        return self._item(comment, parent)
+
+    def replies(self, comment_id: int) -> list[Comment]:
+        """Direct replies to a comment, oldest first, whatever their status."""
+        with self.database.read() as session:
+            return list(session.scalars(
+                select(Comment).where(Comment.parent_id == comment_id)
+                .order_by(Comment.created_at, Comment.id)))
+
+    def article_ids(self) -> list[str]:
+        """Every article id that has comments, for the filter menu."""
+        with self.database.read() as session:
+            return list(session.scalars(
+                select(Comment.article_id).distinct().order_by(Comment.article_id)))
+
+    def counts(self) -> dict[str, int]:
+        """How many comments are in each status, plus pending urgent ones."""
+        with self.database.read() as session:
+            counts = {status.value: 0 for status in CommentStatus}
+            for status, count in session.execute(
+                select(Comment.status, func.count()).group_by(Comment.status)
+            ):
+                counts[CommentStatus(status).value] = count
+            counts["urgent"] = session.scalar(
+                select(func.count()).select_from(Comment).where(
+                    Comment.status == CommentStatus.PENDING, Comment.urgent.is_(True))) or 0
+        return counts
+
+    def _parents(self, session: Session, rows: Iterable[Comment]) -> dict[int, Comment]:
+        ids = {c.parent_id for c in rows if c.parent_id}
+        if not ids:
+            return {}
+        parent = aliased(Comment)
+        return {p.id: p for p in session.scalars(select(parent).where(parent.id.in_(ids)))}
+
+    def _item(self, comment: Comment, parent: Comment | None) -> QueueItem:
+        article = self.articles.get(comment.article_id) if self.articles else None
+        return QueueItem(comment, self.keyring.decrypt_email(comment.email_encrypted),
+                         parent, article)
+
+    # Status changes -------------------------------------------------------------------
+
+    def approve(self, comment_id: int, actor: Actor) -> bool:
+        """Publish a comment. Returns False when it already was published."""
+        return self.bulk("approve", [comment_id], actor) == 1
+
+    def reject(self, comment_id: int, actor: Actor) -> bool:
+        """Refuse a comment (kept, never shown). Returns False when nothing changed."""
+        return self.bulk("reject", [comment_id], actor) == 1
+
+    def mark_spam(self, comment_id: int, actor: Actor) -> bool:
+        """Mark a comment as spam (kept, never shown). Returns False when nothing changed."""
+        return self.bulk("spam", [comment_id], actor) == 1
+
+    def delete(self, comment_id: int, actor: Actor) -> bool:
+        """Take a comment down (kept for the audit trail). Returns False when nothing changed."""
+        return self.bulk("delete", [comment_id], actor) == 1
+
+    def bulk(self, action: str, comment_ids: Iterable[int], actor: Actor) -> int:
+        """Apply one action to several comments in one transaction; returns how many changed.
+
+        Raises NotFound when any id is unknown, so a stale selection changes nothing.
+        """
+        if action not in ACTIONS:
+            raise ModerationError("action", f"must be one of {', '.join(ACTIONS)}")
+        ids = sorted(set(comment_ids))
+        if not ids:
+            raise ModerationError("ids", "select at least one comment")
+        changed = 0
+        with self.database.write() as session:
+            comments = {c.id: c for c in session.scalars(
+                select(Comment).where(Comment.id.in_(ids)).with_for_update(of=Comment))}
+            missing = [i for i in ids if i not in comments]
+            if missing:
+                raise NotFound(f"no comment with id {missing[0]}")
+            for comment_id in ids:
+                if self._set_status(session, comments[comment_id], ACTIONS[action], actor):
+                    changed += 1
+        return changed
+
+    def _set_status(self, session: Session, comment: Comment, status: CommentStatus,
+                    actor: Actor) -> bool:
+        before = comment.status
+        if before == status:
+            return False
+        now = utcnow()
+        comment.status = status
+        comment.moderated_at = now
+        comment.updated_at = now
+        self._audit(session, actor, ACTION_NAMES[status], comment.id, before.value, status.value)
+        if CommentStatus.APPROVED in (before, status):
+            threads.touch_thread(session, comment.article_id)
+        if status == CommentStatus.APPROVED and before == CommentStatus.PENDING:
+            self.notifier.comment_approved(session, comment)
+            if comment.parent_id:
+                parent = session.get(Comment, comment.parent_id)
+                if parent is not None:
+                    self.notifier.reply_published(session, comment, parent)
+        return True
+
+    def edit(self, comment_id: int, body: str, actor: Actor) -> bool:
+        """Replace a comment's text, e.g. to redact personal details.
+
+        The original text is kept in the audit entry's ``before``. Returns False when the
+        text is unchanged.
+        """
+        body = render.normalize_newlines(body).strip()
+        if not body:
+            raise ModerationError("body", "must not be blank")
+        if len(body) > MAX_BODY_CHARS:
+            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        with self.database.write() as session:
+            comment = self._get_for_update(session, comment_id)
+            if comment.body == body:
+                return False
+            before = comment.body
+            comment.body = body
+            comment.body_html = render.render_comment(body)
+            comment.updated_at = utcnow()
+            self._audit(session, actor, "edit", comment.id, before, body)
+            if comment.status == CommentStatus.APPROVED:
+                threads.touch_thread(session, comment.article_id)
+        return True
+
+    def reply_as_staff(self, parent_id: int, staff_user_id: int, body: str) -> Comment:
+        """Publish a staff reply at once; a pending parent is approved with it.
+
+        The reply carries the staff member's display name; its badge and signature come
+        from the account, never from anything a reader typed.
+        """
+        body = render.normalize_newlines(body).strip()
+        if not body:
+            raise ModerationError("body", "must not be blank")
+        if len(body) > MAX_BODY_CHARS:
+            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        with self.database.write() as session:
+            user = session.get(StaffUser, staff_user_id)
+            if user is None or user.disabled:
+                raise ModerationError("staff", "no enabled staff account with that id")
+            actor = Actor.staff(user)
+            parent = self._get_for_update(session, parent_id)
+            if parent.status not in (CommentStatus.APPROVED, CommentStatus.PENDING):
+                raise ModerationError(
+                    "parent", f"comment {parent_id} is {parent.status.value}; only pending or "
+                    "approved comments can be answered")
+            if parent.status == CommentStatus.PENDING:
+                self._set_status(session, parent, CommentStatus.APPROVED, actor)
+            # Past the deepest level the page shows, the reply joins the nearest ancestor
+            # that can hold it, as a reader's reply would.
+            attach = parent
+            while attach.depth >= comments.MAX_DEPTH and attach.parent_id is not None:
+                ancestor = session.get(Comment, attach.parent_id)
+                if ancestor is None:
+                    break
+                attach = ancestor
+            now = utcnow()
+            reply = Comment(
+                article_id=parent.article_id,
+                parent_id=attach.id,
+                depth=min(attach.depth + 1, comments.MAX_DEPTH),
+                author_name=user.display_name,
+                email_encrypted="",
+                email_hash="",
+                body=body,
+                body_html=render.render_comment(body),
+                body_hash=hashlib.sha256(body.encode()).hexdigest(),
+                status=CommentStatus.APPROVED,
+                urgent=False,
+                is_staff=True,
+                staff_user_id=user.id,
+                created_at=now,
+                updated_at=now,
+                moderated_at=now,
+                ip_hash=None,
+                notify=False,
+                erased=False,
+                # Nobody needs to moderate a staff reply, so no moderator mail is due.
+                notified=True,
+            )
+            session.add(reply)
+            session.flush()
+            self._audit(session, actor, "reply", reply.id, "", body)
+            threads.touch_thread(session, parent.article_id)
+            self.notifier.reply_published(session, reply, parent)
+        return reply
+
+    def _get_for_update(self, session: Session, comment_id: int) -> Comment:
+        comment = session.get(Comment, comment_id, with_for_update={"of": Comment})
+        if comment is None:
+            raise NotFound(f"no comment with id {comment_id}")
+        return comment
+
+    # Templates ------------------------------------------------------------------------
+
+    def templates(self) -> list[ReplyTemplate]:
+        """Saved reply templates by name; the defaults are added the first time."""
+        with self.database.read() as session:
+            seeded = session.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_ACTION))
+        if seeded is None:
+            self._seed_templates()
+        with self.database.read() as session:
+            return list(session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.name)))
+
+    def _seed_templates(self) -> None:
+        # The audit entry marks the seeding done, so a default an admin deleted stays deleted.
+        with self.database.write() as session:
+            if session.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_ACTION)):
+                return
+            existing = set(session.scalars(select(ReplyTemplate.name)))
+            for name, body in DEFAULT_TEMPLATES.items():
+                if name not in existing:
+                    session.add(ReplyTemplate(name=name, body=body))
+            session.add(AuditEntry(actor="system", action=SEED_ACTION,
+                                   after=", ".join(DEFAULT_TEMPLATES)))
+
+    def template(self, template_id: int) -> ReplyTemplate:
+        """One template; raises NotFound."""
+        with self.database.read() as session:
+            found = session.get(ReplyTemplate, template_id)
+        if found is None:
+            raise NotFound(f"no reply template with id {template_id}")
+        return found
+
+    def save_template(self, actor: Actor, name: str, body: str,
+                      template_id: int | None = None) -> ReplyTemplate:
+        """Create a template, or update one when template_id is given. Admins only."""
+        self._require_admin(actor)
+        name = " ".join(name.split())
+        body = render.normalize_newlines(body).strip()
+        if not name:
+            raise ModerationError("name", "must not be blank")
+        if len(name) > MAX_TEMPLATE_NAME:
+            raise ModerationError("name", f"must be at most {MAX_TEMPLATE_NAME} characters")
+        if not body:
+            raise ModerationError("body", "must not be blank")
+        if len(body) > MAX_BODY_CHARS:
+            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        with self.database.write() as session:
+            clash = session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == name))
+            if clash is not None and clash != template_id:
+                raise ModerationError("name", f"a template named '{name}' already exists")
+            if template_id is None:
+                found = ReplyTemplate(name=name, body=body, updated_at=utcnow())
+                session.add(found)
+                self._audit(session, actor, "template_create", None, "", f"{name}\n\n{body}")
+            else:
+                found = session.get(ReplyTemplate, template_id)
+                if found is None:
+                    raise NotFound(f"no reply template with id {template_id}")
+                before = f"{found.name}\n\n{found.body}"
+                found.name, found.body, found.updated_at = name, body, utcnow()
+                self._audit(session, actor, "template_update", None, before,
+                            f"{name}\n\n{body}")
+            session.flush()
+        return found
+
+    def delete_template(self, actor: Actor, template_id: int) -> None:
+        """Remove a template. Admins only."""
+        self._require_admin(actor)
+        with self.database.write() as session:
+            found = session.get(ReplyTemplate, template_id)
+            if found is None:
+                raise NotFound(f"no reply template with id {template_id}")
+            self._audit(session, actor, "template_delete", None,
+                        f"{found.name}\n\n{found.body}", "")
+            session.delete(found)
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if not actor.is_admin:
+            raise PermissionError("only admins can do this")
+
+    # Audit ----------------------------------------------------------------------------
+
+    def audit(self, comment_id: int | None = None, page: int = 1) -> tuple[list[AuditEntry], int]:
+        """Audit entries newest first (optionally for one comment), and their total count."""
+        conditions = [AuditEntry.comment_id == comment_id] if comment_id is not None else []
+        with self.database.read() as session:
+            total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+            entries = list(session.scalars(
+                select(AuditEntry).where(*conditions)
+                .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+                .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)))
+        return entries, total or 0
+
+    @staticmethod
+    def _audit(session: Session, actor: Actor, action: str, comment_id: int | None,
+               before: str, after: str, when: datetime | None = None) -> None:
+        session.add(AuditEntry(
+            comment_id=comment_id, staff_user_id=actor.staff_user_id, actor=actor.label,
+            action=action, before=before, after=after, created_at=when or utcnow()))
+
+
+ACTION_NAMES: dict[CommentStatus, str] = {status: name for name, status in ACTIONS.items()}

@@ -1,0 +1,288 @@
+"""Reading threads and counts through the public JSON API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from service_support import (
+    CLOSED,
+    HIDDEN,
+    OPEN,
+    OTHER,
+    add_staff_reply,
+    app_client,
+    approve,
+    post,
+    post_approved,
+    set_status,
+    with_docs,
+)
+
+from comments_service import render, threads
+from comments_service.config import Settings
+from comments_service.models import Comment, CommentStatus
+
+PUBLIC_KEYS = {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}
+
+
+@pytest.fixture
+def client(backend_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    with app_client(with_docs(backend_settings, tmp_path)) as test_client:
+        yield test_client
+
+
+def thread(client: TestClient, article_id: str = OPEN) -> dict:
+    response = client.get(f"/api/articles/{article_id}/comments")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_thread_lists_only_approved_comments_oldest_first(client: TestClient) -> None:
+    first = post_approved(client, body="First approved comment.")
+    post(client, body="Still pending, never shown.")
+    rejected = post(client, body="Rejected one.").json()["id"]
+    set_status(client.app.state.database, rejected, CommentStatus.REJECTED)
+    second = post_approved(client, body="Second approved comment.")
+
+    data = thread(client)
+
+    assert data["article_id"] == OPEN
+    assert data["count"] == 2
+    assert [c["id"] for c in data["comments"]] == [first, second]
+
+
+def test_public_comment_has_exactly_the_contract_fields(client: TestClient) -> None:
+    post_approved(client, author="Zoë Q", body="Hello\n\nSecond paragraph https://example.org/x")
+
+    (comment,) = thread(client)["comments"]
+
+    assert set(comment) == PUBLIC_KEYS
+    assert comment["author"] == "Zoë Q"
+    assert comment["parent_id"] is None
+    assert comment["staff"] is False
+    assert comment["signature"] is None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", comment["created_at"])
+    assert comment["body_html"] == (
+        '<p>Hello</p><p>Second paragraph <a href="https://example.org/x" '
+        'rel="nofollow ugc noopener">https://example.org/x</a></p>'
+    )
+
+
+def test_thread_never_contains_email_ip_hash_or_status(client: TestClient) -> None:
+    comment_id = post_approved(client, email="private.person@example.org")
+    with client.app.state.database.read() as session:
+        stored = session.get(Comment, comment_id)
+        ip_hash, email_hash = stored.ip_hash, stored.email_hash
+
+    text = client.get(f"/api/articles/{OPEN}/comments").text
+
+    for secret in ("private.person", "example.org\"", ip_hash, email_hash, "approved", "status"):
+        assert secret not in text
+
+
+def test_thread_sends_etag_and_answers_304_when_it_matches(client: TestClient) -> None:
+    post_approved(client)
+    first = client.get(f"/api/articles/{OPEN}/comments")
+    etag = first.headers["etag"]
+
+    again = client.get(f"/api/articles/{OPEN}/comments", headers={"If-None-Match": etag})
+    weak = client.get(f"/api/articles/{OPEN}/comments", headers={"If-None-Match": f"W/{etag}"})
+    other = client.get(f"/api/articles/{OPEN}/comments", headers={"If-None-Match": '"nope"'})
+
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    assert weak.status_code == 304
+    assert other.status_code == 200
+
+
+def test_thread_has_short_public_cache_control(client: TestClient) -> None:
+    response = client.get(f"/api/articles/{OPEN}/comments")
+    assert response.headers["cache-control"] == "public, max-age=10"
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_approval_changes_etag_and_next_read_shows_the_comment(client: TestClient) -> None:
+    before = client.get(f"/api/articles/{OPEN}/comments")
+    comment_id = post(client).json()["id"]
+    # A pending comment changes nothing public: same body, same ETag.
+    assert client.get(f"/api/articles/{OPEN}/comments").headers["etag"] == before.headers["etag"]
+
+    approve(client.app.state.database, comment_id)
+    after = client.get(f"/api/articles/{OPEN}/comments",
+                       headers={"If-None-Match": before.headers["etag"]})
+
+    assert after.status_code == 200
+    assert [c["id"] for c in after.json()["comments"]] == [comment_id]
+
+
+def test_rejecting_an_approved_comment_removes_it_from_the_next_read(client: TestClient) -> None:
+    comment_id = post_approved(client)
+    assert thread(client)["count"] == 1
+
+    set_status(client.app.state.database, comment_id, CommentStatus.DELETED)
+
+    assert thread(client) == {"article_id": OPEN, "count": 0, "comments": []}
+
+
+def test_reads_serve_stored_html_without_rendering(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_approved(client, body="Rendered once, at write time.")
+
+    def refuse(text: str) -> str:
+        raise AssertionError("render_comment called on read")
+
+    monkeypatch.setattr(render, "render_comment", refuse)
+    monkeypatch.setattr("comments_service.comments.render_comment", refuse)
+    client.app.state.thread_cache._threads.clear()
+
+    assert thread(client)["comments"][0]["body_html"] == "<p>Rendered once, at write time.</p>"
+
+
+def test_unknown_article_is_404(client: TestClient) -> None:
+    response = client.get("/api/articles/no-such-article/comments")
+    assert response.status_code == 404
+    assert "no-such-article" in response.json()["detail"]
+
+
+def test_hidden_article_thread_is_403(client: TestClient) -> None:
+    response = client.get(f"/api/articles/{HIDDEN}/comments")
+    assert response.status_code == 403
+    assert response.json()["errors"] == {}
+
+
+def test_closed_article_still_shows_its_approved_comments(client: TestClient) -> None:
+    # Closed articles take no posts, so the comment is stored as it was before closing.
+    with client.app.state.database.write() as session:
+        session.add(Comment(article_id=CLOSED, author_name="Earlier Reader", body="Old",
+                            body_html="<p>Old</p>", status=CommentStatus.APPROVED))
+        threads.touch_thread(session, CLOSED)
+
+    data = thread(client, CLOSED)
+
+    assert [c["author"] for c in data["comments"]] == ["Earlier Reader"]
+
+
+def test_staff_reply_shows_display_name_signature_and_staff_flag(client: TestClient) -> None:
+    parent = post_approved(client)
+    reply = add_staff_reply(client.app.state.database, OPEN, parent, "<p>Thank you.</p>")
+
+    comments = thread(client)["comments"]
+
+    assert comments[1] == {
+        "id": reply, "parent_id": parent, "author": "Dr. Mira Example",
+        "body_html": "<p>Thank you.</p>", "created_at": comments[1]["created_at"],
+        "staff": True, "signature": "Clinical editor",
+    }
+
+
+def test_erased_author_shows_as_former_reader(client: TestClient) -> None:
+    comment_id = post_approved(client, author="Real Name")
+    with client.app.state.database.write() as session:
+        stored = session.get(Comment, comment_id)
+        stored.erased = True
+        threads.touch_thread(session, OPEN)
+
+    assert thread(client)["comments"][0]["author"] == "Former reader"
+
+
+def test_reply_to_a_removed_comment_moves_up_to_a_public_ancestor(client: TestClient) -> None:
+    top = post_approved(client, body="Top level.")
+    middle = post_approved(client, body="Middle reply.", parent_id=top)
+    leaf = post_approved(client, body="Leaf reply.", parent_id=middle)
+
+    set_status(client.app.state.database, middle, CommentStatus.DELETED)
+
+    by_id = {c["id"]: c for c in thread(client)["comments"]}
+    assert set(by_id) == {top, leaf}
+    assert by_id[leaf]["parent_id"] == top
+
+
+def test_counts_give_approved_counts_and_leave_out_unknown_and_hidden(
+    client: TestClient,
+) -> None:
+    post_approved(client, OPEN, body="one")
+    post_approved(client, OPEN, body="two")
+    post(client, OPEN, body="pending does not count")
+
+    response = client.get("/api/counts", params=[("article", OPEN), ("article", OTHER),
+                                                 ("article", HIDDEN), ("article", "nope")])
+
+    assert response.status_code == 200
+    assert response.json() == {OPEN: 2, OTHER: 0}
+    assert response.headers["cache-control"] == "public, max-age=10"
+
+
+def test_counts_follow_approvals(client: TestClient) -> None:
+    assert client.get("/api/counts", params={"article": OPEN}).json() == {OPEN: 0}
+    post_approved(client)
+    assert client.get("/api/counts", params={"article": OPEN}).json() == {OPEN: 1}
+
+
+def test_counts_refuse_more_than_100_articles(client: TestClient) -> None:
+    response = client.get("/api/counts", params=[("article", f"a{i}") for i in range(101)])
+    assert response.status_code == 422
+    assert "article" in response.json()["errors"]
+
+
+def test_cors_allows_the_site_origin_and_configured_origins(
+    backend_settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_docs(backend_settings, tmp_path, site_url="https://articles.example/",
+                         allowed_origins=["https://preview.example"])
+    with app_client(settings) as client:
+        def allowed(origin: str) -> str | None:
+            return client.get(f"/api/articles/{OPEN}/comments",
+                              headers={"Origin": origin}).headers.get(
+                                  "access-control-allow-origin")
+
+        assert allowed("https://articles.example") == "https://articles.example"
+        assert allowed("https://preview.example") == "https://preview.example"
+        assert allowed("https://evil.example") is None
+        preflight = client.options(
+            f"/api/articles/{OPEN}/comments",
+            headers={"Origin": "https://articles.example", "Access-Control-Request-Method":
+                     "POST", "Access-Control-Request-Headers": "content-type"},
+        )
+        assert preflight.status_code == 200
+
+
+def test_healthz_reports_ok(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_healthz_reports_a_broken_database(settings: Settings, tmp_path: Path) -> None:
+    with app_client(with_docs(settings, tmp_path)) as client:
+        database = client.app.state.database
+        database.dispose()
+        db_file = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+        db_file.write_bytes(b"this is not a database file" * 100)
+
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+
+
+def test_openapi_describes_the_public_routes_and_fields(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+
+    paths = spec["paths"]
+    assert set(paths["/api/articles/{article_id}/comments"]) == {"get", "post"}
+    assert "/api/counts" in paths and "/comments" in paths and "/healthz" in paths
+    post_op = paths["/api/articles/{article_id}/comments"]["post"]
+    assert {"202", "403", "404", "409", "413", "422", "429"} <= set(post_op["responses"])
+    schema = spec["components"]["schemas"]["CommentIn"]
+    assert set(schema["properties"]) == {"author", "email", "body", "parent_id", "notify",
+                                         "accept_terms", "website"}
+    assert set(schema["required"]) == {"author", "email", "body", "accept_terms"}
+    thread_schema = spec["components"]["schemas"]["PublicComment"]
+    assert set(thread_schema["properties"]) == PUBLIC_KEYS
+    form = paths["/comments"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in form

@@ -1,0 +1,137 @@
+"""Storage: SQLite durability settings, crash safety, migrations, secrets and the CLI."""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from service_support import OPEN, Server, app_client, payload, post, with_docs
+from sqlalchemy import inspect, select, text
+
+from comments_service.app import create_app
+from comments_service.cli import main
+from comments_service.config import Settings
+from comments_service.db import Database
+from comments_service.models import Comment, CommentStatus
+from comments_service.privacy import Keyring
+
+
+def test_sqlite_runs_in_wal_mode_with_full_sync_and_a_busy_timeout(database: Database) -> None:
+    with database.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_concurrent_posts_on_sqlite_all_succeed(settings: Settings, tmp_path: Path) -> None:
+    with app_client(with_docs(settings, tmp_path, rate_limit_count=100)) as client:
+        def send(n: int) -> int:
+            return post(client, body=f"Concurrent comment {n}").status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(send, range(24)))
+
+        assert statuses == [202] * 24
+        with client.app.state.database.read() as session:
+            bodies = session.scalars(select(Comment.body)).all()
+        assert sorted(bodies) == sorted(f"Concurrent comment {n}" for n in range(24))
+
+
+def test_create_app_migrates_an_empty_database(settings: Settings, tmp_path: Path) -> None:
+    with app_client(with_docs(settings, tmp_path)) as client:
+        tables = set(inspect(client.app.state.database.engine).get_table_names())
+    assert {"comments", "thread_versions", "alembic_version", "staff_users"} <= tables
+
+
+def test_migrate_command_brings_the_database_to_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMENTS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("COMMENTS_SECRET_KEY", "m" * 40)
+
+    assert main(["migrate"]) == 0
+    assert main(["migrate"]) == 0  # running it again changes nothing
+
+    database = Database(Settings())
+    try:
+        assert "comments" in inspect(database.engine).get_table_names()
+    finally:
+        database.dispose()
+    assert "current schema" in capsys.readouterr().out
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    settings = Settings(mode="production", var_dir=tmp_path / "var", docs_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="COMMENTS_SECRET_KEY"):
+        create_app(settings)
+    assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_serve_command_refuses_production_without_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMENTS_MODE", "production")
+    monkeypatch.delenv("COMMENTS_SECRET_KEY", raising=False)
+    monkeypatch.setenv("COMMENTS_VAR_DIR", str(tmp_path / "var"))
+
+    assert main(["serve", "--port", "0"]) == 2
+    assert "COMMENTS_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_development_keeps_a_generated_secret_under_var(tmp_path: Path) -> None:
+    settings = with_docs(Settings(var_dir=tmp_path / "var"), tmp_path)
+    with app_client(settings) as client:
+        comment_id = post(client, email="kept@example.org").json()["id"]
+    key_file = tmp_path / "var" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    with app_client(settings) as client, client.app.state.database.read() as session:
+        stored = session.get(Comment, comment_id)
+        assert client.app.state.keyring.decrypt_email(stored.email_encrypted) == (
+            "kept@example.org")
+
+
+def test_acknowledged_comment_survives_kill_9_of_the_server(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_docs(settings, tmp_path)
+    server = Server(settings)
+    try:
+        response = httpx.post(f"{server.url}/api/articles/{OPEN}/comments",
+                              json=payload(body="Written just before the crash."), timeout=10)
+        assert response.status_code == 202
+        server.kill9()
+    finally:
+        server.stop()
+
+    database = Database(settings)
+    try:
+        with database.read() as session:
+            stored = session.get(Comment, response.json()["id"])
+            assert stored is not None
+            assert stored.body == "Written just before the crash."
+            assert stored.status == CommentStatus.PENDING
+            assert Keyring(settings.secret()).decrypt_email(stored.email_encrypted) == (
+                "ada.reader@example.org")
+    finally:
+        database.dispose()
+
+
+def test_served_logs_are_json_without_emails(settings: Settings, tmp_path: Path) -> None:
+    settings = with_docs(settings, tmp_path)
+    server = Server(settings)
+    try:
+        response = httpx.post(f"{server.url}/api/articles/{OPEN}/comments",
+                              json=payload(email="logged.never@example.org"), timeout=10)
+        assert response.status_code == 202
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert '"event": "comment.submitted"' in log
+    assert "logged.never" not in log
+    assert "127.0.0.1" not in "\n".join(
+        line for line in log.splitlines() if "comment.submitted" in line)
