@@ -127,8 +127,8 @@ def wrk_pass(results: Results, group: str, endpoint: Endpoint, connections: int,
     results.get(group, endpoint.target, connections).runs.append(result)
     log(f"  {group:<10} {endpoint.target:<18} c={connections:<3} {result.rps:>10,.0f} req/s  "
         f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  "
-        f"cpu {result.cpu_ms_per_request:.3f} ms/req  errors "
-        f"{result.non_2xx_3xx + result.socket_errors}")
+        f"cpu {result.cpu_ms_per_request:.3f} ms/req  non-2xx/3xx {result.non_2xx_3xx}, "
+        f"socket errors {result.socket_errors}")
     return result
 
 
@@ -396,6 +396,9 @@ def soak(ws: servers.Workspace, args: argparse.Namespace, results: Results,
         f"errors {result.non_2xx_3xx + result.socket_errors}")
     if err.strip():
         results.notes.append(f"soak wrk stderr: {err.strip()[:200]}")
+    for line in out.splitlines():
+        if line.startswith("failure:"):
+            results.notes.append(f"soak {line[:240]}")
 
 
 def compare_servers(ws: servers.Workspace, args: argparse.Namespace, results: Results,

@@ -170,8 +170,16 @@ _ERRORS = {
     "/articles/{article_id}/comments",
     response_model=ThreadOut,
     summary="The approved comments of an article, oldest first",
-    responses={304: {"description": "Not modified (If-None-Match matched the ETag)."},
-               **_ERRORS},
+    responses={
+        200: {"headers": {
+            "ETag": {"description": "Changes whenever the public thread does.",
+                     "schema": {"type": "string"}},
+            "Cache-Control": {"description": THREAD_CACHE_CONTROL,
+                              "schema": {"type": "string"}},
+        }},
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        **_ERRORS,
+    },
 )
 async def get_thread(article_id: str, request: Request) -> Response:
     """Served from a per-process cache validated against the thread's version in the
@@ -281,38 +289,49 @@ THREAD_SUFFIX = "/comments"
 class ReadFastPath:
     """Answers the two hot GETs (a thread, counts) straight from the cache, in raw ASGI.
 
-    Every article view reads its thread, so these skip FastAPI's routing, dependency
-    solving and response classes (most of a request's cost once the bytes are cached); the
-    answers are the same as the routes' (both call thread_reply / counts_reply), and the
-    routes stay for OpenAPI and for anything this does not match. CORS still wraps it.
+    Every article view reads its thread, so the app (app.CommentsApp) tries this before
+    its middleware stack and FastAPI's routing, dependency solving and response classes,
+    which are most of a request's cost once the bytes are cached. The answers are the
+    routes' own (both call thread_reply / counts_reply); the routes stay for OpenAPI and
+    for anything this does not match. Being outside the CORS middleware, it adds the CORS
+    headers of a simple GET itself.
     """
 
-    def __init__(self, app: Any, state: Any) -> None:
-        self.app = app
+    def __init__(self, state: Any, allowed_origins: list[str]) -> None:
         self.state = state
+        self.allowed_origins = frozenset(allowed_origins)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            path: str = scope["path"]
-            reply = None
-            if path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX):
-                article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
-                if article_id and "/" not in article_id:
-                    reply = thread_reply(self.state, article_id,
-                                         _header(scope, b"if-none-match"))
-            elif path == "/api/counts":
-                query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                  keep_blank_values=True)
-                reply = counts_reply(self.state, [v for k, v in query if k == "article"])
-            if reply is not None:
-                status, headers, body = reply
-                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-                if status != 304:
-                    raw.append((b"content-length", str(len(body)).encode()))
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+    async def handle(self, scope: dict[str, Any], send: Any) -> bool:
+        """Answer the request and return True, or return False to let the app handle it."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path: str = scope["path"]
+        if path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX):
+            article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
+            if not article_id or "/" in article_id:
+                return False
+            status, headers, body = thread_reply(self.state, article_id,
+                                                 _header(scope, b"if-none-match"))
+        elif path == "/api/counts":
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                              keep_blank_values=True)
+            status, headers, body = counts_reply(self.state,
+                                                 [v for k, v in query if k == "article"])
+        else:
+            return False
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        if status != 304:
+            raw.append((b"content-length", str(len(body)).encode()))
+        raw.append((b"vary", b"Origin"))
+        origin = _header(scope, b"origin")
+        if origin is not None:
+            # As Starlette's CORSMiddleware answers a simple request.
+            if origin in self.allowed_origins:
+                raw.append((b"access-control-allow-origin", origin.encode("latin-1")))
+            raw.append((b"access-control-expose-headers", b"ETag, Retry-After"))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

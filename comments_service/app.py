@@ -104,6 +104,31 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
+class CommentsApp(FastAPI):
+    """FastAPI, with the hot public reads answered before the middleware stack."""
+
+    fast_path: ReadFastPath | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.fast_path is not None and scope["type"] == "http":
+            started = False
+
+            async def tracked_send(message: dict[str, Any]) -> None:
+                nonlocal started
+                started = True
+                await send(message)
+
+            try:
+                if await self.fast_path.handle(scope, tracked_send):
+                    return
+            except Exception:
+                # Let the full stack answer (and report) whatever went wrong, unless a
+                # response already began.
+                if started:
+                    raise
+        await super().__call__(scope, receive, send)
+
+
 def cors_origins(settings: Settings) -> list[str]:
     """The site's own origin plus any configured extra origins."""
     site = urlsplit(settings.site_url)
@@ -139,7 +164,7 @@ def create_app(settings: Settings) -> FastAPI:
         thread_cache.close()
         database.dispose()
 
-    app = FastAPI(
+    app = CommentsApp(
         title="Comments service",
         version=package_version,
         description="Moderated comments for the article library. Comments are held for "
@@ -154,6 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.keyring = Keyring(secret)
     app.state.catalog = Catalog(settings.docs_dir)
     app.state.thread_cache = thread_cache
+    app.fast_path = ReadFastPath(app.state, cors_origins(settings))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -176,8 +202,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_router)
     app.include_router(mail_links_router)
 
-    # Added first, so it sits innermost: CORS (added last) wraps the fast path too.
-    app.add_middleware(ReadFastPath, state=app.state)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

@@ -15,8 +15,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .db import Database
-from .models import LoginAttempt, StaffRole, StaffSession, StaffUser, utcnow
+from .models import Comment, LoginAttempt, StaffRole, StaffSession, StaffUser, utcnow
 from .privacy import Keyring
+from .threads import touch_thread
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -178,6 +179,13 @@ def update_profile(
         user = _require(session, username)
         user.display_name = display_name
         user.signature = signature
+        # Public threads show these live from the account, so every thread holding one of
+        # this account's replies must drop its cached JSON and be re-baked.
+        article_ids = session.scalars(
+            select(Comment.article_id).where(Comment.staff_user_id == user.id).distinct()
+        ).all()
+        for article_id in article_ids:
+            touch_thread(session, article_id)
 
 
 def _token_hash(token: str) -> str:

@@ -27,8 +27,6 @@ from .config import Settings
 from .db import Database
 from .privacy import Keyring
 
-log = logging.getLogger(__name__)
-
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Bytes, not text: decoding and re-encoding could change line endings or odd bytes outside
 # the markers, and the promise is that nothing outside them changes.
@@ -223,10 +221,11 @@ def write_atomically(path: Path, data: bytes) -> None:
     mode = path.stat().st_mode & 0o7777
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # No fsync: readers never see a partial page thanks to the rename, and a page lost
+        # to a power cut is rebuilt by the next bake; fsync per page would make a full
+        # bake of a large site many times slower.
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         # mkstemp creates 0600; keep the page readable by the web server as it was.
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)

@@ -69,17 +69,24 @@ class Baker:
         now = utcnow()
         clock = time.monotonic()
         max_wait = max(self.debounce * MAX_WAIT_FACTOR, 5.0)
-        claimed: list[str] = []
-        with self.database.write() as session:
+        # Look first with a read: most polls find nothing, and a write transaction would
+        # take SQLite's write lock from comment posts every poll.
+        with self.database.read() as session:
             queued = session.execute(select(BakeRequest.article_id, BakeRequest.requested_at)).all()
-            queued_ids = {article_id for article_id, _ in queued}
-            for gone in set(self._first_seen) - queued_ids:
-                del self._first_seen[gone]
-            for article_id, requested_at in queued:
-                first = self._first_seen.setdefault(article_id, clock)
-                quiet = now - requested_at >= timedelta(seconds=self.debounce)
-                if not quiet and clock - first < max_wait:
-                    continue
+        queued_ids = {article_id for article_id, _ in queued}
+        for gone in set(self._first_seen) - queued_ids:
+            del self._first_seen[gone]
+        due = []
+        for article_id, requested_at in queued:
+            first = self._first_seen.setdefault(article_id, clock)
+            quiet = now - requested_at >= timedelta(seconds=self.debounce)
+            if quiet or clock - first >= max_wait:
+                due.append((article_id, requested_at))
+        claimed: list[str] = []
+        if not due:
+            return claimed
+        with self.database.write() as session:
+            for article_id, requested_at in due:
                 result = session.execute(
                     delete(BakeRequest).where(
                         BakeRequest.article_id == article_id,

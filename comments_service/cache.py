@@ -109,10 +109,14 @@ class VersionReader:
 class ThreadCache:
     """Serialised threads and comment counts, keyed by article and thread version."""
 
-    def __init__(self, database: Database, max_entries: int = 4096) -> None:
+    def __init__(self, database: Database, max_entries: int = 4096,
+                 max_bytes: int = 16 * 1024 * 1024) -> None:
         self.database = database
         self.versions = VersionReader(database)
         self.max_entries = max_entries
+        # A byte budget keeps a process's memory flat however many threads get read.
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._threads: OrderedDict[str, CachedThread] = OrderedDict()
         self._counts: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
@@ -158,10 +162,19 @@ class ThreadCache:
 
     def _store(self, article_id: str, entry: CachedThread) -> None:
         with self._lock:
+            previous = self._threads.pop(article_id, None)
+            if previous is not None:
+                self._bytes -= len(previous.body)
             self._threads[article_id] = entry
-            self._threads.move_to_end(article_id)
-            while len(self._threads) > self.max_entries:
-                self._threads.popitem(last=False)
+            self._bytes += len(entry.body)
+            # Oldest-stored first; the entry just stored always stays.
+            while len(self._threads) > 1 and (
+                len(self._threads) > self.max_entries or self._bytes > self.max_bytes
+            ):
+                _, evicted = self._threads.popitem(last=False)
+                self._bytes -= len(evicted.body)
+            if len(self._counts) >= self.max_entries:
+                self._counts.clear()
             self._counts[article_id] = (entry.version, entry.count)
 
     def close(self) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_URGENT_TERMS = [
     "suicide",
@@ -69,8 +68,12 @@ class Settings(BaseSettings):
         "emails unreadable.",
     )
     var_dir: Path = Field(Path("var"), description="Folder for the SQLite file and dev secret.")
-    docs_dir: Path = Field(Path("docs"), description="MkDocs docs folder read for article metadata.")
-    site_dir: Path = Field(Path("site"), description="Built site: baked, and served in development.")
+    docs_dir: Path = Field(
+        Path("docs"), description="MkDocs docs folder read for article metadata."
+    )
+    site_dir: Path = Field(
+        Path("site"), description="Built site: baked, and served in development."
+    )
     site_url: str = Field(
         "http://127.0.0.1:8000/",
         description="Public URL of the article site; return_to links must stay under it.",

@@ -41,6 +41,7 @@ def _page(request: Request, kind: str, token: str, state: str,
     response = templates.TemplateResponse(request, "staff/mail_link.html", {
         "page": PAGES[kind], "kind": kind, "token": token, "state": state,
         "title": PAGES[kind]["title"], "me": None, "csrf_token": "", "is_admin": False,
+        "public": True, "notice": "", "error": "",
     }, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response

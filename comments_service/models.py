@@ -74,7 +74,8 @@ class StaffUser(Base):
     signature: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     role: Mapped[StaffRole] = mapped_column(
-        Enum(StaffRole, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+        Enum(StaffRole, native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e])
     )
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -89,6 +90,8 @@ class Comment(Base):
         Index("ix_comments_ip_hash_created", "ip_hash", "created_at"),
         Index("ix_comments_email_hash", "email_hash"),
         Index("ix_comments_notified", "notified"),
+        # Duplicate-body check on every post; without it that check scans the article.
+        Index("ix_comments_article_body_hash", "article_id", "body_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -212,7 +215,7 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     unsubscribe_url: Mapped[str] = mapped_column(Text, default="")
-    # pending, sent, failed (gave up)
+    # pending, sent, failed (gave up), cancelled (the address unsubscribed)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

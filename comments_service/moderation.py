@@ -28,28 +28,9 @@ from .privacy import Keyring
 PAGE_SIZE = 50
 MAX_BODY_CHARS = comments.MAX_BODY
 MAX_TEMPLATE_NAME = 120
-SEED_ACTION = "seed_templates"
 
+# Seeded by migration 0002 (with a general thank-you template); admins may edit it.
 CRISIS_TEMPLATE_NAME = "Reader who may be in crisis"
-CRISIS_TEMPLATE_BODY = (
-    "Thank you for trusting us with this. It sounds like you are going through something "
-    "very painful, and you deserve support right now, not only a reply here.\n\n"
-    "If you might act on thoughts of harming yourself, or you are in danger, please call "
-    "your local emergency number now, or go to the nearest emergency department. A crisis "
-    "or suicide prevention line in your country can also talk with you at any hour; your "
-    "doctor or local health service can tell you which one to call.\n\n"
-    "When the immediate danger has passed, a therapist can help with what you are carrying. "
-    "Your doctor, your health insurer or your country's professional register of "
-    "psychologists and psychotherapists can point you to one near you.\n\n"
-    "We read every comment, but we cannot offer counselling or emergency help here."
-)
-DEFAULT_TEMPLATES = {
-    CRISIS_TEMPLATE_NAME: CRISIS_TEMPLATE_BODY,
-    "Thank you for sharing": (
-        "Thank you for sharing your experience. Many readers will recognise themselves in "
-        "what you wrote."
-    ),
-}
 
 # What each status-changing action sets; "delete" is a soft delete, erasure removes data.
 ACTIONS: dict[str, CommentStatus] = {
@@ -380,25 +361,9 @@ class Moderation:
     # Templates ------------------------------------------------------------------------
 
     def templates(self) -> list[ReplyTemplate]:
-        """Saved reply templates by name; the defaults are added the first time."""
-        with self.database.read() as session:
-            seeded = session.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_ACTION))
-        if seeded is None:
-            self._seed_templates()
+        """Saved reply templates by name (the defaults come from migration 0002)."""
         with self.database.read() as session:
             return list(session.scalars(select(ReplyTemplate).order_by(ReplyTemplate.name)))
-
-    def _seed_templates(self) -> None:
-        # The audit entry marks the seeding done, so a default an admin deleted stays deleted.
-        with self.database.write() as session:
-            if session.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_ACTION)):
-                return
-            existing = set(session.scalars(select(ReplyTemplate.name)))
-            for name, body in DEFAULT_TEMPLATES.items():
-                if name not in existing:
-                    session.add(ReplyTemplate(name=name, body=body))
-            session.add(AuditEntry(actor="system", action=SEED_ACTION,
-                                   after=", ".join(DEFAULT_TEMPLATES)))
 
     def template(self, template_id: int) -> ReplyTemplate:
         """One template; raises NotFound."""

@@ -221,6 +221,11 @@ class Notifier:
         into the staff queue: no comment text, email or IP.
         """
         now = now or utcnow()
+        # A cheap read first: most rounds find nothing, and need not take the write lock.
+        with database.read() as session:
+            if session.scalar(select(Comment.id).where(Comment.notified.is_(False)).limit(1)) \
+                    is None:
+                return 0
         with database.write() as session:
             if not database.is_sqlite and not session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _SCAN_LOCK_ID}
@@ -236,8 +241,10 @@ class Notifier:
             handled = 0
             waiting = []
             for comment in comments:
+                # A comment already refused (spam, rejected) does not earn its address a mail.
                 if comment.notify and comment.email_hash and not comment.erased \
-                        and not comment.is_staff:
+                        and not comment.is_staff and comment.status in (
+                            CommentStatus.PENDING, CommentStatus.APPROVED):
                     self._request_confirmation(session, comment, now)
                 if comment.status != CommentStatus.PENDING:
                     comment.notified = True
@@ -345,6 +352,10 @@ def build_message(settings: Settings, recipient: str, mail: OutboxMail) -> Email
 
 
 def _claim(database: Database, now: datetime, limit: int) -> list[int]:
+    due_now = (OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+    with database.read() as session:
+        if session.scalar(select(OutboxMail.id).where(*due_now).limit(1)) is None:
+            return []
     with database.write() as session:
         due = list(session.scalars(
             select(OutboxMail.id).where(OutboxMail.status == "pending",

@@ -37,7 +37,8 @@ class Keyring:
             return ""
 
     def email_hash(self, email: str) -> str:
-        return hmac.new(self._email_key, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+        normalized = normalize_email(email).encode()
+        return hmac.new(self._email_key, normalized, hashlib.sha256).hexdigest()
 
     def ip_hash(self, ip: str) -> str:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()

@@ -25,6 +25,7 @@ from .db import Database
 from .models import CommentStatus
 from .moderation import (
     ACTIONS,
+    PAGE_SIZE,
     Actor,
     Moderation,
     ModerationError,
@@ -259,13 +260,14 @@ def stylesheet() -> FileResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def queue(request: Request, status: str = "pending", article: str = "", q: str = "",
-          page: int = 1) -> Response:
+          page: str = "1") -> Response:
     """The moderation queue with filters; pending comments come urgent first, then oldest."""
     signed_in = _signed_in(request)
     if signed_in is None:
         return _sign_in_redirect(request)
     moderation = _moderation(request)
-    wanted = QueueFilter(status=status, article_id=article.strip(), query=q[:200], page=page)
+    wanted = QueueFilter(status=status, article_id=article.strip(), query=q[:200],
+                         page=_int(page, 1))
     error = ""
     try:
         result = moderation.queue(wanted)
@@ -333,7 +335,7 @@ def _comment_page(request: Request, signed_in: auth.SignedIn, comment_id: int, *
         reply_body = next((t.body for t in templates_list if t.id == chosen), "")
     history, _ = moderation.audit(comment_id=comment_id)
     return _render(request, "staff/comment.html", {
-        "title": f"Comment {comment_id}", "item": item, "templates": templates_list,
+        "title": f"Comment #{comment_id}", "item": item, "templates": templates_list,
         "chosen_template": chosen, "edit_body": item.comment.body if edit_body is None
         else edit_body, "reply_body": reply_body, "error": error, "error_field": error_field,
         "history": history, "replies": moderation.replies(comment_id), "actions": ACTION_LABELS,
@@ -394,16 +396,17 @@ async def reply(request: Request, comment_id: int) -> Response:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_log(request: Request, page: int = 1, comment: str = "") -> Response:
+def audit_log(request: Request, page: str = "1", comment: str = "") -> Response:
     """Who did what to which comment, when, with before and after for edits."""
     signed_in = _signed_in(request)
     if signed_in is None:
         return _sign_in_redirect(request)
     comment_id = _int(comment, 0) or None
-    entries, total = _moderation(request).audit(comment_id=comment_id, page=max(page, 1))
-    pages = max(1, -(-total // 50))
+    number = max(_int(page, 1), 1)
+    entries, total = _moderation(request).audit(comment_id=comment_id, page=number)
+    pages = max(1, -(-total // PAGE_SIZE))
     return _render(request, "staff/audit.html", {
-        "title": "Audit log", "entries": entries, "total": total, "page": max(page, 1),
+        "title": "Audit log", "entries": entries, "total": total, "page": number,
         "pages": pages, "comment_id": comment_id or "",
     }, signed_in=signed_in)
 

@@ -30,12 +30,15 @@ def build_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def mkdocs_build(project: Path, site_dir: Path, var_dir: Path) -> BuildResult:
+def mkdocs_build(
+    project: Path, site_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None
+) -> BuildResult:
     """Run `mkdocs build --strict` on project/mkdocs.yml into site_dir."""
+    env = build_env(var_dir) | (extra_env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"),
          "-d", str(site_dir)],
-        capture_output=True, text=True, env=build_env(var_dir), cwd=project, timeout=300,
+        capture_output=True, text=True, env=env, cwd=project, timeout=300,
     )
     return BuildResult(proc.returncode, proc.stdout + proc.stderr, site_dir)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from service_support import (
 )
 
 from comments_service import render, threads
+from comments_service.cache import ThreadCache
 from comments_service.config import Settings
+from comments_service.db import Database
 from comments_service.models import Comment, CommentStatus
 
 PUBLIC_KEYS = {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}
@@ -286,3 +289,72 @@ def test_openapi_describes_the_public_routes_and_fields(client: TestClient) -> N
     assert set(thread_schema["properties"]) == PUBLIC_KEYS
     form = paths["/comments"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in form
+
+
+def test_articles_are_reloaded_when_docs_change(client: TestClient) -> None:
+    docs = client.app.state.settings.docs_dir
+    path = docs / f"{OPEN}.md"
+    assert post(client, body="Before closing.").status_code == 202
+
+    path.write_text(path.read_text().replace("comments: open", "comments: closed"))
+    (docs / "new-article.md").write_text(
+        path.read_text().replace(f"id: {OPEN}", "id: brand-new").replace(
+            "comments: closed", "comments: open"))
+    time.sleep(client.app.state.catalog.check_interval + 0.1)
+
+    assert post(client, body="After closing.").status_code == 403
+    assert post(client, "brand-new", body="On the new article.").status_code == 202
+
+
+def test_fast_read_path_answers_exactly_as_the_routes(client: TestClient) -> None:
+    post_approved(client, body="Served either way.")
+    etag = client.get(f"/api/articles/{OPEN}/comments").headers["etag"]
+    site = {"Origin": "http://testserver"}
+    requests = [
+        (f"/api/articles/{OPEN}/comments", {}),
+        (f"/api/articles/{OPEN}/comments", site),
+        (f"/api/articles/{OPEN}/comments", {"Origin": "https://evil.example"}),
+        (f"/api/articles/{OPEN}/comments", {"If-None-Match": etag, **site}),
+        (f"/api/articles/{HIDDEN}/comments", {}),
+        ("/api/articles/no-such-article/comments", {}),
+        (f"/api/counts?article={OPEN}&article={HIDDEN}&article=nope", site),
+        ("/api/counts?" + "&".join(f"article=a{i}" for i in range(101)), {}),
+        ("/api/counts", {}),
+    ]
+    compared = ("etag", "cache-control", "content-type", "content-length", "vary",
+                "access-control-allow-origin", "access-control-expose-headers")
+
+    def answers() -> list[tuple]:
+        out = []
+        for url, headers in requests:
+            response = client.get(url, headers=headers)
+            out.append((url, response.status_code, response.content,
+                        {name: response.headers.get(name) for name in compared}))
+        return out
+
+    fast = answers()
+    client.app.fast_path = None
+    routed = answers()
+
+    assert fast == routed
+
+
+def test_thread_cache_keeps_to_its_byte_budget_and_stays_correct(database: Database) -> None:
+    articles = [f"article-{n}" for n in range(6)]
+    with database.write() as session:
+        for article_id in articles:
+            session.add(Comment(article_id=article_id, author_name="A", body="x",
+                                body_html="<p>" + "x" * 400 + "</p>",
+                                status=CommentStatus.APPROVED))
+            threads.touch_thread(session, article_id)
+    cache = ThreadCache(database, max_bytes=1500)
+    try:
+        first = {article_id: cache.thread(article_id).body for article_id in articles}
+
+        assert cache._bytes <= 1500
+        assert len(cache._threads) < len(articles)
+        # Evicted or not, every thread reads back the same.
+        assert {article_id: cache.thread(article_id).body for article_id in articles} == first
+        assert cache.counts(articles) == dict.fromkeys(articles, 1)
+    finally:
+        cache.close()

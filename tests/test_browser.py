@@ -23,9 +23,12 @@ import pytest
 from site_support import REPO
 from test_site_a11y import AXE_JS, CHROMIUM, CHROMIUM_ARGS
 
-from comments_service import auth
+from comments_service import auth, comments
+from comments_service.catalog import Catalog
 from comments_service.config import Settings
 from comments_service.db import Database
+from comments_service.moderation import Actor, Moderation
+from comments_service.privacy import Keyring
 from comments_service.schema import upgrade
 
 pytestmark = pytest.mark.browser
@@ -161,7 +164,7 @@ def test_reader_posts_a_comment_and_is_told_it_awaits_moderation(service, page):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(service.article_url())
-    page.locator(".cs-count[data-count]").first.wait_for()
+    page.locator(".cs-comments[data-ready]").wait_for(state="attached")
 
     fill_form(page, "Robin Reader", "This article helped me name what was happening.")
     page.get_by_role("button", name="Post comment").click()
@@ -179,7 +182,7 @@ def test_reader_posts_a_comment_and_is_told_it_awaits_moderation(service, page):
 
 def test_an_error_is_shown_beside_its_field_and_the_text_is_kept(service, page):
     page.goto(service.article_url())
-    page.locator(".cs-count[data-count]").first.wait_for()
+    page.locator(".cs-comments[data-ready]").wait_for(state="attached")
     too_long = "word " * 1100  # over the service's 5,000 characters
 
     fill_form(page, "Robin Reader", too_long)
@@ -274,9 +277,34 @@ def test_staff_approve_and_reply_then_the_reader_sees_both(service, page, browse
         reader.close()
 
 
+def add_approved_comment(service: Service, author: str, body: str) -> int:
+    """A reader's comment approved through the verbs, so a test needs no earlier test."""
+    settings = Settings(**{  # type: ignore[arg-type]
+        "secret_key": SECRET, "var_dir": Path(service.env["COMMENTS_VAR_DIR"]),
+        "docs_dir": REPO / "docs", "site_dir": service.site_dir,
+    })
+    database = Database(settings)
+    try:
+        keyring = Keyring(settings.secret())
+        catalog = Catalog(settings.docs_dir)
+        result = comments.submit(
+            database, settings, keyring, catalog, ARTICLE,
+            {"author": author, "email": "fixture@example.org", "body": body,
+             "accept_terms": True},
+            client_ip="192.0.2.77",
+        )
+        assert result.id is not None
+        Moderation(database, keyring, catalog).approve(result.id, Actor.operator("test"))
+        return result.id
+    finally:
+        database.dispose()
+
+
 def test_reply_link_moves_the_form_under_the_comment(service, page):
+    add_approved_comment(service, "Lee", "The part about the client's role rang true.")
     page.goto(service.article_url())
-    page.locator(".cs-count[data-count]").first.wait_for()
+    page.locator("li.cs-item a.cs-reply").first.wait_for()
+    page.locator(".cs-comments[data-ready]").wait_for(state="attached")
     first = page.locator("li.cs-item").first
     first.locator("a.cs-reply").first.click()
 
@@ -415,7 +443,7 @@ def test_refusals_and_failures_are_explained_and_nothing_typed_is_lost(
 
     page.route(f"{service.url}/api/articles/{ARTICLE}/comments", refuse)
     page.goto(service.article_url())
-    page.locator(".cs-count[data-count]").first.wait_for()
+    page.locator(".cs-comments[data-ready]").wait_for(state="attached")
     fill_form(page, "Robin Reader", "Words I do not want to lose.")
     page.get_by_role("button", name="Post comment").click()
 

@@ -26,6 +26,7 @@ from comments_service.config import Settings
 from comments_service.db import Database
 from comments_service.models import AuditEntry, CommentStatus
 from comments_service.schema import upgrade
+from comments_service.threads import thread_version
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -203,3 +204,21 @@ def test_privacy_purge_ips_and_notify_run_once(database: Database,
     assert run(["notify", "run-once"], monkeypatch) == 0
     out = capsys.readouterr().out
     assert "COMMENTS_SMTP_HOST is not set" in out and "1 new comment(s) handled" in out
+
+
+def test_staff_update_changes_the_signature_on_published_replies(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_mod(monkeypatch)
+    parent = add_comment(database, body="Is anyone there?")
+    assert run(["comments", "reply", str(parent), "--as", "mod", "--body", "Yes."],
+               monkeypatch) == 0
+    with database.read() as session:
+        before = thread_version(session, "therapeutic-impasse")
+    assert run(["staff", "update", "mod", "--display-name", "Sam Okafor",
+                "--signature", "Sam, on behalf of the team"], monkeypatch) == 0
+    with database.read() as session:
+        shown = comments.list_public(session, "therapeutic-impasse")
+        # A new version is what tells every process's cache and the baker to refresh.
+        assert thread_version(session, "therapeutic-impasse") > before
+    assert (shown[1]["author"], shown[1]["signature"]) == (
+        "Sam Okafor", "Sam, on behalf of the team")

@@ -99,6 +99,17 @@ def test_wrong_password_shows_a_generic_error_and_no_session(staff: AuthActions)
     assert staff.client.get("/staff/").status_code == 303
 
 
+def test_repeated_failures_lock_sign_in_with_the_same_generic_error(
+    app: FastAPI, staff: AuthActions,
+) -> None:
+    for _ in range(app.state.settings.login_max_failures):
+        assert staff.sign_in(password="not the password").status_code == 401
+    response = staff.sign_in()
+    assert response.status_code == 401
+    assert auth.SIGN_IN_ERROR in response.text
+    assert staff.client.get("/staff/").status_code == 303
+
+
 def test_sign_in_form_without_its_token_is_refused(staff: AuthActions) -> None:
     response = staff.client.post("/staff/sign-in", data={"username": "mod", "password": PASSWORD})
     assert response.status_code == 403
@@ -373,6 +384,13 @@ def test_rejected_comment_cannot_be_answered(app: FastAPI, staff: AuthActions) -
     response = staff.post(f"/staff/comments/{comment_id}/reply", {"body": "Hello"})
     assert response.status_code == 422
     assert public_thread(staff.client) == []
+
+
+def test_unknown_comment_page_is_a_404(staff: AuthActions) -> None:
+    staff.sign_in()
+    response = staff.client.get("/staff/comments/4242")
+    assert response.status_code == 404
+    assert "no comment with id 4242" in response.text
 
 
 # Templates, audit, privacy ----------------------------------------------------------------

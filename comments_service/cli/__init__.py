@@ -14,27 +14,17 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every area's subcommands."""
+    from . import demo, moderation, page, privacy, service, site, staff
+
     parser = argparse.ArgumentParser(
         prog="comments-service",
         description="Articles site tools and the moderated comments service.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in _area_modules():
+    for module in (site, service, staff, moderation, privacy, page, demo):
         module.register(subparsers)
     return parser
-
-
-def _area_modules() -> list:  # type: ignore[type-arg]
-    import importlib  # noqa: PLC0415
-
-    modules = []
-    for name in ("site", "service", "staff", "moderation", "privacy", "page"):
-        try:
-            modules.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     enable.add_argument("username")
     enable.set_defaults(handler=disable_command, disabled=False)
 
+    update = commands.add_parser(
+        "update", help="change the display name and signature shown on the account's replies")
+    update.add_argument("username")
+    update.add_argument("--display-name", required=True)
+    update.add_argument("--signature", default="")
+    update.set_defaults(handler=update_command)
+
     password = commands.add_parser(
         "set-password", help="set a new password (from a prompt, or stdin when piped); "
         "ends the account's sessions")
@@ -122,3 +129,12 @@ def set_password_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"password changed for '{args.username}'; its sessions have ended")
         return 0
     return _run("set-password", settings, action)
+
+
+def update_command(args: argparse.Namespace, settings: Settings) -> int:
+    def action(database: Database) -> int:
+        auth.update_profile(database, args.username, display_name=args.display_name,
+                            signature=args.signature)
+        print(f"updated '{args.username}'; pages with its replies will be re-baked")
+        return 0
+    return _run("update", settings, action)

@@ -369,6 +369,9 @@
       var link = event.target.closest(".cs-reply");
       if (!link) return;
       event.preventDefault();
+      // Material's instant navigation also handles same-page links on the document and
+      // would re-render the page, sending the form back home.
+      event.stopPropagation();
       startReply(section, link);
     });
     section.querySelectorAll(".cs-actions").forEach(function (a) { a.hidden = false; });
