@@ -289,14 +289,13 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     rotate(results, "counts x8", count_endpoints, [16], args.runs, seconds)
 
     # POST a held comment -----------------------------------------------------------------
-    nonce = secrets.token_hex(4)
     post_path = f"/api/articles/{post_article}/comments"
     isso_post_path = f"/new?uri={urllib.parse.quote('/bench-post/', safe='')}"
     post_endpoints = [
         Endpoint("ours sqlite", base + post_path, ours, script="post_comment.lua",
-                 script_args=[post_path, nonce, "ours"]),
+                 script_args=[post_path, "{nonce}", "ours"]),
         Endpoint("isso", isso_base + isso_post_path, isso, script="post_comment.lua",
-                 script_args=[isso_post_path, nonce, "isso"]),
+                 script_args=[isso_post_path, "{nonce}", "isso"]),
     ]
     log("POST a held comment")
     rotate(results, "POST held", post_endpoints, [16], args.runs, seconds)
@@ -409,7 +408,6 @@ def compare_servers(ws: servers.Workspace, args: argparse.Namespace, results: Re
         kinds[3:3] = ["granian"]
         kinds.append("probe-granian")
     log(f"ASGI servers, 2 processes each: {', '.join(kinds)}")
-    nonce = secrets.token_hex(4)
     post_path = f"/api/articles/{post_article}/comments"
     for run in range(args.runs):
         for kind in (kinds if run % 2 == 0 else list(reversed(kinds))):
@@ -426,7 +424,7 @@ def compare_servers(ws: servers.Workspace, args: argparse.Namespace, results: Re
                 wrk_pass(results, "server GET", Endpoint(kind, url, server), conns, args.duration)
             wrk_pass(results, "server POST", Endpoint(
                 kind, base + post_path, server, script="post_comment.lua",
-                script_args=[post_path, f"{nonce}-{kind}-{run}", "ours"]), 16, args.duration)
+                script_args=[post_path, "{nonce}", "ours"]), 16, args.duration)
             ws.stop(server)
 
 
@@ -461,7 +459,6 @@ def postgres_passes(ws: servers.Workspace, args: argparse.Namespace, results: Re
     config = servers.ours_config(ws, url, docs, site_dir, f"PostgreSQL {name}")
     servers.migrate_ours(ws, config)
     post_path = f"/api/articles/{post_article}/comments"
-    nonce = secrets.token_hex(4)
     started: dict[int, tuple[procs.Managed, int]] = {}
     try:
         for workers in (2, 4):
@@ -471,14 +468,13 @@ def postgres_passes(ws: servers.Workspace, args: argparse.Namespace, results: Re
                                     f"{server.settings}")
         endpoints = [
             Endpoint(f"ours pg {w} procs", f"http://127.0.0.1:{port}{post_path}", server,
-                     script="post_comment.lua", script_args=[post_path, f"{nonce}{w}", "ours"])
+                     script="post_comment.lua", script_args=[post_path, "{nonce}", "ours"])
             for w, (server, port) in started.items()
         ]
         log("POST a held comment on PostgreSQL, 2 and 4 processes")
         for endpoint in endpoints:
             wrk.run(endpoint.url, connections=16, seconds=1, server=None,
-                    script=endpoint.script, script_args=[*(endpoint.script_args or [])[:1],
-                                                         "warm" + nonce, "ours"])
+                    script=endpoint.script, script_args=endpoint.script_args)
         rotate(results, "POST held", endpoints, [16], args.runs, args.duration)
     finally:
         for server, _ in started.values():
@@ -607,11 +603,15 @@ def targets(args: argparse.Namespace, results: Results) -> list[Target]:
     def known(*values: float) -> bool:
         return all(not math.isnan(v) for v in values)
 
+    def errors(group: str, *targets_: str, conns: int = 16) -> int:
+        return sum(p.failures for t in targets_ if (p := results.find(group, t, conns)))
+
     for conns in args.connections:
         ours, isso = rps("GET thread", "ours", conns), rps("GET thread", "isso", conns)
         found.append(Target(f"GET thread c={conns}: ours/Isso", ">= 100x",
                             report.ratio(ours, isso),
-                            ours / isso >= 100 if known(ours, isso) else None))
+                            ours / isso >= 100 if known(ours, isso) else None,
+                            errors=errors("GET thread", "ours", "isso", conns=conns)))
     if 64 in args.connections:
         p = results.find("GET thread", "ours", 64)
         p99 = p.median("p99_ms") if p else float("nan")
@@ -631,16 +631,20 @@ def targets(args: argparse.Namespace, results: Results) -> list[Target]:
                                 f"{c304:.3f} vs {c200:.3f} ms", c304 < c200))
     ours, isso = rps("counts x8", "ours", 16), rps("counts x8", "isso", 16)
     found.append(Target("counts for 8 articles: ours/Isso", ">= 5x", report.ratio(ours, isso),
-                        ours / isso >= 5 if known(ours, isso) else None))
+                        ours / isso >= 5 if known(ours, isso) else None,
+                        errors=errors("counts x8", "ours", "isso")))
     ours, isso = rps("POST held", "ours sqlite", 16), rps("POST held", "isso", 16)
     found.append(Target("POST held, SQLite: ours/Isso", ">= 1.5x", report.ratio(ours, isso),
-                        ours / isso >= 1.5 if known(ours, isso) else None))
+                        ours / isso >= 1.5 if known(ours, isso) else None,
+                        errors=errors("POST held", "ours sqlite", "isso")))
     pg2, pg4 = rps("POST held", "ours pg 2 procs", 16), rps("POST held", "ours pg 4 procs", 16)
     if known(pg2, pg4):
         found.append(Target("POST held, PostgreSQL: 2 procs / Isso", ">= 1.5x",
-                            report.ratio(pg2, isso), pg2 / isso >= 1.5 if known(isso) else None))
+                            report.ratio(pg2, isso), pg2 / isso >= 1.5 if known(isso) else None,
+                            errors=errors("POST held", "ours pg 2 procs", "isso")))
         found.append(Target("POST held, PostgreSQL: 4 procs / 2 procs", "> 1x (scales out)",
-                            report.ratio(pg4, pg2), pg4 > pg2))
+                            report.ratio(pg4, pg2), pg4 > pg2,
+                            errors=errors("POST held", "ours pg 2 procs", "ours pg 4 procs")))
     ours_mem = results.memory.get("ours (2 processes)", {}).get("idle")
     isso_mem = results.memory.get("isso (gunicorn 2 workers)", {}).get("idle")
     if ours_mem and isso_mem:

@@ -38,9 +38,12 @@ class Target:
     measured: str
     ok: bool | None  # None: not measured
     aim: bool = False  # an aim, not a requirement
+    errors: int = 0  # failed requests in the passes it rests on
 
     @property
     def verdict(self) -> str:
+        if self.errors:
+            return f"INVALID ({self.errors} errors)"
         if self.ok is None:
             return "n/a"
         if self.aim:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,11 @@ def parse(output: str) -> WrkResult:
 def run(url: str, *, connections: int, seconds: float, server: Managed | None,
         threads: int = 2, headers: dict[str, str] | None = None, script: str | None = None,
         script_args: list[str] | None = None, timeout_s: int = 10) -> WrkResult:
-    """One bounded wrk pass; CPU is the server tree's utime+stime delta over the pass."""
+    """One bounded wrk pass; CPU is the server tree's utime+stime delta over the pass.
+
+    "{nonce}" in a script argument becomes a fresh random token for this pass, so scripts
+    that post unique bodies never repeat an earlier pass's bodies.
+    """
     argv = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}",
             f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s", "--latency"]
     for name, value in (headers or {}).items():
@@ -85,7 +90,8 @@ def run(url: str, *, connections: int, seconds: float, server: Managed | None,
         argv += ["-s", str(LUA_DIR / script)]
     argv.append(url)
     if script_args:
-        argv += ["--", *script_args]
+        nonce = secrets.token_hex(4)
+        argv += ["--", *(arg.replace("{nonce}", nonce) for arg in script_args)]
     before = server.cpu_ticks() if server else 0
     done = subprocess.run(argv, capture_output=True, text=True,
                           timeout=seconds + timeout_s + 30, check=False)

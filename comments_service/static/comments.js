@@ -433,7 +433,19 @@
     }
   }
 
-  if (window.document$ && window.document$.subscribe) window.document$.subscribe(start);
-  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  /* Material's bundle is deferred and comes after this script, so document$ may not exist
+     yet: wait for the parse to finish (DOMContentLoaded fires after every deferred script,
+     load covers a late insertion), then hook into instant navigation if it is there. */
+  var hooked = false;
+  function hook() {
+    if (hooked) return;
+    hooked = true;
+    if (window.document$ && window.document$.subscribe) window.document$.subscribe(start);
+    else start();
+  }
+  if (window.document$ || document.readyState === "complete") hook();
+  else {
+    document.addEventListener("DOMContentLoaded", hook);
+    window.addEventListener("load", hook);
+  }
 })();
