@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -181,16 +182,9 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: Iter
     return hops[0] if hops else peer_ip
 
 
-_network_cache: dict[tuple[str, ...], tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]
-_network_cache = {}
-
-
+@lru_cache(maxsize=16)
 def _networks(proxies: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    cached = _network_cache.get(proxies)
-    if cached is None:
-        cached = tuple(ipaddress.ip_network(p, strict=False) for p in proxies if p)
-        _network_cache[proxies] = cached
-    return cached
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies if p)
 
 
 def _is_trusted(ip: str, networks) -> bool:  # type: ignore[no-untyped-def]
