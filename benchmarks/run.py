@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,11 +166,18 @@ def main(argv: list[str] | None = None) -> int:
     results = Results()
     pg_databases: list[str] = []
     log(f"work folder {ws.root}")
+    status = 0
     try:
         run_all(ws, args, results, isso_bin, granian, pg_databases)
     except KeyboardInterrupt:
         log("interrupted; stopping everything this run started")
         return 130
+    except Exception as exc:
+        # Report what was measured before the failure, and say where it stopped.
+        log("".join(traceback.format_exception(exc)))
+        results.notes.insert(0, f"RUN STOPPED EARLY: {type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        status = 1
     finally:
         ws.stop_all()
         for name in pg_databases:
@@ -179,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(ws.root, ignore_errors=True)
     print_report(args, results)
-    return 0
+    return status
 
 
 def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
@@ -496,7 +504,7 @@ def site_phase(ws: servers.Workspace, args: argparse.Namespace, results: Results
     sitebench.page_weight(ws, ours_site, page, figures)
     if args.lighthouse:
         log("Lighthouse (scripts/lighthouse_check.sh)")
-        sitebench.lighthouse(ours_site, page, figures, ws)
+        sitebench.lighthouse(ours_site, page, figures, ws, docs)
 
 
 def docs_page(docs: Path, article_id: str) -> str:

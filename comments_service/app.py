@@ -28,7 +28,6 @@ from .forms import router as forms_router
 from .logs import configure_logging
 from .mail_links import router as mail_links_router
 from .privacy import Keyring
-from .schema import upgrade
 from .staff import router as staff_router
 
 # Paths whose POST bodies are capped at settings.max_body_bytes.
@@ -147,7 +146,10 @@ def create_app(settings: Settings) -> FastAPI:
     """
     secret = settings.secret()
     database = Database(settings)
-    upgrade(database)
+    if settings.migrate_on_start:
+        from .schema import upgrade  # Alembic is heavy; workers started by serve skip it
+
+        upgrade(database)
     thread_cache = ThreadCache(database)
 
     @asynccontextmanager
@@ -156,10 +158,12 @@ def create_app(settings: Settings) -> FastAPI:
         # The mail worker and purges (see background.py) run beside the re-baker.
         jobs = BackgroundJobs(database, app.state.keyring, app.state.catalog)
         jobs.start()
+        app.state.catalog.watch()
         try:
             async with baker.running(settings, database):
                 yield
         finally:
+            app.state.catalog.stop()
             await jobs.stop()
         thread_cache.close()
         database.dispose()

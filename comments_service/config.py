@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     publish_webhook: str = Field("", description="URL POSTed to after a page is re-baked.")
     bake_debounce_seconds: float = Field(1.0, description="Wait before re-baking after a change.")
     nosnippet: bool = Field(True, description="Mark baked comments data-nosnippet.")
+    migrate_on_start: bool = Field(
+        True,
+        description="Run migrations when the app starts. `comments-service serve` migrates "
+        "once itself and turns this off for its workers.",
+    )
     serve_site: bool | None = Field(
         None, description="Serve site_dir at /. Default: on in development, off in production."
     )

@@ -300,7 +300,10 @@ def test_articles_are_reloaded_when_docs_change(client: TestClient) -> None:
     (docs / "new-article.md").write_text(
         path.read_text().replace(f"id: {OPEN}", "id: brand-new").replace(
             "comments: closed", "comments: open"))
-    time.sleep(client.app.state.catalog.check_interval + 0.1)
+    # The catalog re-reads docs/ in the background about once a second.
+    deadline = time.monotonic() + 10
+    while client.app.state.catalog.get("brand-new") is None and time.monotonic() < deadline:
+        time.sleep(0.1)
 
     assert post(client, body="After closing.").status_code == 403
     assert post(client, "brand-new", body="On the new article.").status_code == 202

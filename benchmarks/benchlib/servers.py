@@ -308,7 +308,8 @@ def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
         env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     managed = ws.start(name, argv, env=env, cwd=ws.root,
                        settings=f"{settings}; {config.label}")
-    procs.wait_http(f"http://127.0.0.1:{port}/healthz", managed)
+    # Each worker reads every article's front matter at start: slow with 1,000 articles.
+    procs.wait_http(f"http://127.0.0.1:{port}/healthz", managed, timeout=240)
     procs.wait_workers(managed, workers + 1)
     return managed, port
 

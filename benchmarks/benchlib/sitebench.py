@@ -210,6 +210,7 @@ def _browser_weight(url: str, figures: SiteFigures) -> None:
             page.wait_for_timeout(500)
             by_type: dict[str, int] = {}
             third: list[str] = []
+            others: list[tuple[int, str, str]] = []
             for request in responses:
                 host = re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", request.url)
                 if request.url.startswith("data:"):
@@ -219,12 +220,18 @@ def _browser_weight(url: str, figures: SiteFigures) -> None:
                 sizes = request.sizes()
                 kind = request.resource_type
                 by_type[kind] = by_type.get(kind, 0) + sizes["responseBodySize"]
+                if kind not in ("document", "stylesheet", "script"):
+                    others.append((sizes["responseBodySize"], kind, request.url))
         finally:
             browser.close()
     figures.page_by_type = by_type
     figures.page_total_gz = sum(v for k, v in by_type.items()
                                 if k in ("document", "stylesheet", "script"))
     figures.third_party = third
+    for size, kind, url in sorted(others, reverse=True)[:3]:
+        if size >= 1024:
+            figures.notes.append(f"page also loaded {kind} {url.split('/', 3)[-1]}: "
+                                 f"{size / 1024:.1f} KB (not HTML/CSS/JS)")
 
 
 def _static_weight(site: Path, page: str, figures: SiteFigures) -> None:
@@ -247,15 +254,20 @@ def _static_weight(site: Path, page: str, figures: SiteFigures) -> None:
     figures.third_party = third
 
 
-def lighthouse(site: Path, page: str, figures: SiteFigures, ws: Workspace) -> None:
-    """Run the site helper's Lighthouse script on our baked site, if it is there."""
+def lighthouse(site: Path, page: str, figures: SiteFigures, ws: Workspace, docs: Path) -> None:
+    """Run the project's Lighthouse script on our baked site, if it is there.
+
+    The script starts a throwaway service for the page's live comment fetch; it is pointed
+    at the generated docs so that it knows the article (else the fetch 404s and Lighthouse
+    counts a console error).
+    """
     script = REPO / "scripts" / "lighthouse_check.sh"
     if not script.exists():
         figures.lighthouse_note = "scripts/lighthouse_check.sh is missing"
         return
     report = ws.root / "lighthouse.json"
     env = {**os.environ, "SITE_DIR": str(site), "LH_JSON": str(report),
-           "LH_MIN_PERFORMANCE": "98"}
+           "LH_MIN_PERFORMANCE": "98", "COMMENTS_DOCS_DIR": str(docs)}
     done = subprocess.run(["bash", str(script), page], env=env, capture_output=True, text=True,
                           check=False, timeout=600, cwd=REPO)
     if report.exists():

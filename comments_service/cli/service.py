@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,6 +72,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         return status
     import uvicorn  # only serve needs it; keep the CLI quick to start
 
+    # The schema is current now; workers need not load Alembic again (tens of MB each).
+    os.environ["COMMENTS_MIGRATE_ON_START"] = "false"
     uvicorn.run(
         APP_FACTORY,
         factory=True,
