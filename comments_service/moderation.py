@@ -272,11 +272,7 @@ class Moderation:
         The original text is kept in the audit entry's ``before``. Returns False when the
         text is unchanged.
         """
-        body = render.normalize_newlines(body).strip()
-        if not body:
-            raise ModerationError("body", "must not be blank")
-        if len(body) > MAX_BODY_CHARS:
-            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        body = _clean_body(body)
         with self.database.write() as session:
             comment = self._get_for_update(session, comment_id)
             if comment.body == body:
@@ -296,11 +292,7 @@ class Moderation:
         The reply carries the staff member's display name; its badge and signature come
         from the account, never from anything a reader typed.
         """
-        body = render.normalize_newlines(body).strip()
-        if not body:
-            raise ModerationError("body", "must not be blank")
-        if len(body) > MAX_BODY_CHARS:
-            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        body = _clean_body(body)
         with self.database.write() as session:
             user = session.get(StaffUser, staff_user_id)
             if user is None or user.disabled:
@@ -444,3 +436,13 @@ class Moderation:
 
 
 ACTION_NAMES: dict[CommentStatus, str] = {status: name for name, status in ACTIONS.items()}
+
+
+def _clean_body(body: str) -> str:
+    """Staff-written text, trimmed with newlines made uniform; ModerationError when unusable."""
+    body = render.normalize_newlines(body).strip()
+    if not body:
+        raise ModerationError("body", "must not be blank")
+    if len(body) > MAX_BODY_CHARS:
+        raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+    return body
