@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_support import AXE_JS, launched_chromium, require_axe
 from site_support import REPO
-from test_site_a11y import AXE_JS, CHROMIUM, CHROMIUM_ARGS
 
 from comments_service import auth, comments
 from comments_service.catalog import Catalog
@@ -122,19 +122,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        except Error as exc:
-            pytest.skip(f"Chromium did not start through Playwright: {exc}")
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -356,8 +345,7 @@ def test_the_same_flow_without_javascript(service, nojs_page, page):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_article_with_comments_and_form_passes_axe(service, browser, scheme):
-    if not AXE_JS.is_file():
-        pytest.skip(f"axe-core is not installed at {AXE_JS}: run `npm ci --prefix scripts`")
+    require_axe()
     context = browser.new_context(color_scheme=scheme)
     try:
         page = context.new_page()

@@ -6,17 +6,13 @@ import functools
 import http.server
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from site_support import REPO, real_site
+from browser_support import AXE_JS, launched_chromium, require_axe
+from site_support import real_site
 
 pytestmark = pytest.mark.browser
 
-AXE_JS = REPO / "scripts" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -40,21 +36,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    if not AXE_JS.is_file():
-        pytest.skip(f"axe-core is not installed at {AXE_JS}: run `npm ci --prefix scripts`")
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        except Error as exc:
-            pytest.skip(f"Chromium did not start through Playwright: {exc}")
+    require_axe()
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def axe_violations(browser, url: str, scheme: str) -> list[dict]:  # type: ignore[no-untyped-def]

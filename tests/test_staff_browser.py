@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from browser_support import AXE_JS
 from conftest import make_settings
 from staff_support import PASSWORD, add_comment, get_comment, make_staff
-from test_site_a11y import AXE_JS, browser  # noqa: F401 - the shared Chromium fixture
+from test_site_a11y import browser  # noqa: F401 - the shared Chromium fixture
 
 from comments_service.app import create_app
 from comments_service.db import Database
