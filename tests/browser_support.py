@@ -40,3 +40,15 @@ def require_axe() -> None:
     """Skip, saying how to install it, when axe-core is not there."""
     if not AXE_JS.is_file():
         pytest.skip(f"axe-core is not installed at {AXE_JS}: run `npm ci --prefix scripts`")
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it stands; its violations, each with where and why."""
+    page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate("() => axe.run(document)")
+    assert result["passes"], "axe ran no rules"
+    return [
+        {"id": v["id"], "help": v["help"],
+         "nodes": [(n["target"], n["failureSummary"]) for n in v["nodes"]]}
+        for v in result["violations"]
+    ]
