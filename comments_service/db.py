@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 
 class Database:
     """An engine and a session factory for one database URL."""
@@ -19,10 +26,12 @@ class Database:
         self.settings = settings
         self.url = settings.resolved_database_url
         self.is_sqlite = self.url.startswith("sqlite")
+        self._gate: WriteGate | None = None
         if self.is_sqlite:
             db_path = self.url.removeprefix("sqlite:///")
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                self._gate = WriteGate(Path(f"{db_path}.write-lock"))
             self.engine: Engine = create_engine(
                 self.url,
                 connect_args={"timeout": 30, "check_same_thread": False},
@@ -45,9 +54,19 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back on error.
 
-        On SQLite the transaction begins IMMEDIATE, so concurrent writers queue on the
-        busy timeout instead of failing halfway with "database is locked".
+        On SQLite the transaction begins IMMEDIATE, so concurrent writers queue instead of
+        failing halfway with "database is locked"; with a database file they queue on the
+        WriteGate first, which wakes the next writer as soon as one commits.
         """
+        if self._gate is None:
+            with self._write_session() as session:
+                yield session
+            return
+        with self._gate.held(), self._write_session() as session:
+            yield session
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
         with self._sessions() as session:
             if self.is_sqlite:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -60,6 +79,62 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()
+
+
+class WriteGate:
+    """Lets one SQLite writer at a time in, across threads and processes, without polling.
+
+    SQLite serialises writers itself, but a writer that finds the database locked sleeps
+    in its busy handler (1, 2, 5 ... 100 ms) and retries, so under a burst of posts most
+    of the time goes to sleeping, and an unlucky post waits seconds. Queueing on a lock
+    (a thread lock within the process, an flock on a file beside the database across
+    processes) wakes the next writer the moment the previous one commits. Other programs
+    writing the file without this gate are still handled by the busy timeout.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the gate for the block; re-entrant within a thread."""
+        with self._lock:
+            if self._depth == 0:
+                self._lock_file()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._unlock_file()
+
+    def _lock_file(self) -> None:
+        if fcntl is None:  # pragma: no cover - Windows: the thread lock and busy timeout
+            return
+        # A descriptor inherited across fork would share its lock with the parent, so
+        # each process opens its own.
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd_pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def close(self) -> None:
+        """Release this process's descriptor of the lock file."""
+        with self._lock:
+            if self._fd is not None and self._fd_pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+    def _unlock_file(self) -> None:
+        if fcntl is not None and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def _configure_sqlite(engine: Engine) -> None:

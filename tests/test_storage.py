@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,52 @@ def test_concurrent_posts_on_sqlite_all_succeed(settings: Settings, tmp_path: Pa
         with client.app.state.database.read() as session:
             bodies = session.scalars(select(Comment.body)).all()
         assert sorted(bodies) == sorted(f"Concurrent comment {n}" for n in range(24))
+
+
+def test_sqlite_writers_in_other_processes_queue_on_the_lock_file_beside_the_database(
+    database: Database,
+) -> None:
+    first, second = database, Database(database.settings)
+    db_file = Path(database.url.removeprefix("sqlite:///"))
+    lock_file = db_file.with_name(db_file.name + ".write-lock")
+    entered = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def hold_first() -> None:
+        with first.write() as session:
+            session.add(Comment(article_id=OPEN, author_name="A", body="first",
+                                body_html="<p>first</p>"))
+            entered.set()
+            release.wait(10)
+            order.append("first committed")
+
+    def then_second() -> None:
+        with second.write() as session:
+            order.append("second began")
+            session.add(Comment(article_id=OPEN, author_name="B", body="second",
+                                body_html="<p>second</p>"))
+
+    try:
+        holder = threading.Thread(target=hold_first)
+        holder.start()
+        assert entered.wait(10)
+        # Another program following the protocol finds the lock taken.
+        with lock_file.open("a") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        waiter = threading.Thread(target=then_second)
+        waiter.start()
+        waiter.join(0.3)
+        assert order == []  # the second writer waits, without failing
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+        assert order == ["first committed", "second began"]
+        with second.read() as session:
+            assert sorted(session.scalars(select(Comment.body))) == ["first", "second"]
+    finally:
+        release.set()
+        second.dispose()
 
 
 def test_create_app_migrates_an_empty_database(settings: Settings, tmp_path: Path) -> None:
