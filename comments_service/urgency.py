@@ -20,9 +20,10 @@ _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": 
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, with one kind of apostrophe and hyphen, for comparison."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold().translate(_APOSTROPHES).translate(_DASHES)
+    folded = unicodedata.normalize("NFKD", text)
+    if not folded.isascii():  # ASCII has no accents to strip; most comments are ASCII
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return folded.casefold().translate(_APOSTROPHES).translate(_DASHES)
 
 
 @lru_cache(maxsize=16)
