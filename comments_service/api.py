@@ -277,8 +277,7 @@ def counts_reply(state: Any, article_ids: list[str]) -> tuple[int, list[tuple[st
         found = state.catalog.get(article_id)
         if found is not None and found.comments != "hidden":
             known.append(article_id)
-    counts = state.thread_cache.counts(known)
-    body = json.dumps(counts, ensure_ascii=False, separators=(",", ":")).encode()
+    body = state.thread_cache.counts_body(known)
     return 200, [("Content-Type", JSON_TYPE), ("Cache-Control", THREAD_CACHE_CONTROL)], body
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from . import comments
 from .db import Database
 
+# Distinct lists of ids whose counts answer is kept (index pages ask for a few lists).
+COUNT_BODIES = 256
 _VERSION_SQL = "SELECT version FROM thread_versions WHERE article_id = {p}"
 _VERSIONS_SQL = "SELECT article_id, version FROM thread_versions WHERE article_id IN ({ps})"
 
@@ -119,6 +121,7 @@ class ThreadCache:
         self._bytes = 0
         self._threads: OrderedDict[str, CachedThread] = OrderedDict()
         self._counts: dict[str, tuple[int, int]] = {}
+        self._count_bodies: dict[tuple[str, ...], tuple[tuple[int, ...], bytes]] = {}
         self._lock = threading.Lock()
 
     def thread(self, article_id: str) -> CachedThread:
@@ -140,7 +143,29 @@ class ThreadCache:
     def counts(self, article_ids: Iterable[str]) -> dict[str, int]:
         """Approved comment counts, one version query plus a count query only for changes."""
         ids = list(dict.fromkeys(article_ids))
-        versions = self.versions.versions(ids)
+        return self._counts_at(ids, self.versions.versions(ids))
+
+    def counts_body(self, article_ids: Iterable[str]) -> bytes:
+        """counts() as the JSON the API answers, cached per list of ids and their versions.
+
+        Index pages ask for the same list on every view, so the answer is usually the bytes
+        of the last one: one version query, no counting, no encoding.
+        """
+        ids = tuple(dict.fromkeys(article_ids))
+        versions = self.versions.versions(list(ids))
+        stamp = tuple(versions[article_id] for article_id in ids)
+        cached = self._count_bodies.get(ids)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        body = json.dumps(self._counts_at(list(ids), versions), ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+        with self._lock:
+            if len(self._count_bodies) >= COUNT_BODIES:
+                self._count_bodies.clear()
+            self._count_bodies[ids] = (stamp, body)
+        return body
+
+    def _counts_at(self, ids: list[str], versions: dict[str, int]) -> dict[str, int]:
         result: dict[str, int] = {}
         stale: list[str] = []
         for article_id in ids:

@@ -40,6 +40,11 @@ class Cluster:
         return httpx.get(f"{self.servers[n].url}/api/articles/{article_id}/comments",
                          headers=headers, timeout=10)
 
+    def count(self, n: int, article_id: str) -> int:
+        response = httpx.get(f"{self.servers[n].url}/api/counts",
+                             params=[("article", article_id), ("article", OTHER)], timeout=10)
+        return response.json()[article_id]
+
     def close(self) -> None:
         for server in self.servers:
             server.stop()
@@ -115,6 +120,8 @@ def check_cache_coherence(cluster: Cluster, article_id: str) -> None:
     before = [cluster.thread(n, article_id) for n in (0, 1)]
     assert before[0].json() == before[1].json()
     assert before[0].headers["etag"] == before[1].headers["etag"]
+    counted = [cluster.count(n, article_id) for n in (0, 1)]
+    assert counted[0] == counted[1] == before[0].json()["count"]
 
     posted = cluster.post(0, "203.0.113.50", "Posted through the first process.", article_id)
     comment_id = posted.json()["id"]
@@ -126,6 +133,7 @@ def check_cache_coherence(cluster: Cluster, article_id: str) -> None:
         assert comment_id in [c["id"] for c in response.json()["comments"]]
     etags = {cluster.thread(n, article_id).headers["etag"] for n in (0, 1)}
     assert len(etags) == 1 and before[0].headers["etag"] not in etags
+    assert [cluster.count(n, article_id) for n in (1, 0)] == [counted[0] + 1] * 2
 
     with cluster.database.write() as session:
         session.get(Comment, comment_id).status = CommentStatus.DELETED
@@ -133,6 +141,7 @@ def check_cache_coherence(cluster: Cluster, article_id: str) -> None:
     for n in (1, 0):
         ids = [c["id"] for c in cluster.thread(n, article_id).json()["comments"]]
         assert comment_id not in ids
+        assert cluster.count(n, article_id) == counted[0]
 
 
 def test_cache_coherence_across_processes_on_sqlite(settings: Settings, tmp_path: Path) -> None:
