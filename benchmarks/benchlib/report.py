@@ -30,6 +30,10 @@ class Pass:
     def failures(self) -> int:
         return sum(r.non_2xx_3xx + r.socket_errors for r in self.runs)
 
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.runs)
+
 
 @dataclass
 class Target:
@@ -38,12 +42,19 @@ class Target:
     measured: str
     ok: bool | None  # None: not measured
     aim: bool = False  # an aim, not a requirement
-    errors: int = 0  # failed requests in the passes it rests on
+    errors: int = 0  # failed requests in our passes it rests on
+    # Failed and total requests of the reference (Isso) in the passes it rests on. A
+    # reference that fails more than 1% of its requests makes the comparison meaningless;
+    # a stray failure is reported beside the figure instead.
+    reference_failed: int = 0
+    reference_total: int = 0
 
     @property
     def verdict(self) -> str:
         if self.errors:
             return f"INVALID ({self.errors} errors)"
+        if self.reference_failed > 0.01 * max(self.reference_total, 1):
+            return f"INVALID (reference: {self.reference_failed} errors)"
         if self.ok is None:
             return "n/a"
         if self.aim:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .procs import CLK_TCK, Managed
@@ -26,6 +26,8 @@ class WrkResult:
     non_2xx_3xx: int
     socket_errors: int
     cpu_seconds: float = 0.0
+    # HTTP status -> count of failed responses, when the Lua script tallies them.
+    failed_statuses: dict[int, int] = field(default_factory=dict)
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -71,6 +73,8 @@ def parse(output: str) -> WrkResult:
         p99_ms=_ms(find(r"\n\s+99%\s+(\S+)")),
         non_2xx_3xx=int(find(r"Non-2xx or 3xx responses: (\d+)", "0")),
         socket_errors=socket_errors,
+        failed_statuses={int(status): int(n) for status, n in
+                         re.findall(r"Failed status (\d+): (\d+)", output)},
     )
 
 

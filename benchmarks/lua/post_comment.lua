@@ -8,11 +8,14 @@
 
 counter = 0
 thread_id = 0
+failed = {}
 local threads_made = 0
+local threads = {}
 
 function setup(thread)
   threads_made = threads_made + 1
   thread:set("thread_id", threads_made)
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -45,4 +48,24 @@ function request()
   local headers = { ["Content-Type"] = "application/json",
                     ["X-Forwarded-For"] = reader_address() }
   return wrk.format("POST", path, headers, body)
+end
+
+-- Which statuses the failures were, so the report can say what went wrong and for whom.
+function response(status, headers, body)
+  if status >= 400 then
+    local key = tostring(status)
+    failed[key] = (failed[key] or 0) + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("failed")) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  for status, n in pairs(total) do
+    io.write(string.format("Failed status %s: %d\n", status, n))
+  end
 end
