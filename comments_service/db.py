@@ -31,7 +31,7 @@ class Database:
             db_path = self.url.removeprefix("sqlite:///")
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-                self._gate = WriteGate(Path(f"{db_path}.write-lock"))
+                self._gate = WriteGate.acquire(Path(f"{db_path}.write-lock"))
             self.engine: Engine = create_engine(
                 self.url,
                 connect_args={"timeout": 30, "check_same_thread": False},
@@ -80,7 +80,8 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         if self._gate is not None:
-            self._gate.close()
+            self._gate.release()
+            self._gate = None
 
 
 class WriteGate:
@@ -92,14 +93,45 @@ class WriteGate:
     (a thread lock within the process, an flock on a file beside the database across
     processes) wakes the next writer the moment the previous one commits. Other programs
     writing the file without this gate are still handled by the busy timeout.
+
+    There is one gate per lock file per process (see acquire), so two Database objects on
+    one file share it: a thread that nests their writes gets SQLite's busy timeout, as
+    before, rather than waiting on itself for ever.
     """
+
+    _registry: dict[Path, WriteGate] = {}
+    _registry_lock = threading.Lock()
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._users = 0
         self._lock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
         self._fd_pid = 0
+
+    @classmethod
+    def acquire(cls, path: Path) -> WriteGate:
+        """This process's gate for the lock file, shared by every Database on it."""
+        key = path.absolute()
+        with cls._registry_lock:
+            gate = cls._registry.get(key)
+            if gate is None:
+                gate = cls._registry[key] = cls(key)
+            gate._users += 1
+            return gate
+
+    def release(self) -> None:
+        """One Database is done with the gate; the last one closes the descriptor."""
+        with WriteGate._registry_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            WriteGate._registry.pop(self.path, None)
+        with self._lock:
+            if self._fd is not None and self._fd_pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -124,13 +156,6 @@ class WriteGate:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._fd_pid = os.getpid()
         fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def close(self) -> None:
-        """Release this process's descriptor of the lock file."""
-        with self._lock:
-            if self._fd is not None and self._fd_pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
 
     def _unlock_file(self) -> None:
         if fcntl is not None and self._fd is not None:
