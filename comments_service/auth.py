@@ -192,8 +192,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _attempt_keys(username: str, ip_hash: str) -> tuple[str, str]:
-    return f"user:{username.strip().lower()[:100]}", f"ip:{ip_hash}"
+def _attempt_keys(username: str, ip_hash: str) -> tuple[str, str, str]:
+    account = username.strip().lower()[:100]
+    return f"user:{account}", f"ip:{ip_hash}", f"pair:{account}:{ip_hash}"
 
 
 def sign_in(
@@ -201,35 +202,42 @@ def sign_in(
 ) -> SignedIn:
     """Check credentials and open a session; raises SignInError with one generic message.
 
-    Failures are counted per account and per IP hash; past the limit in the window every
-    attempt is refused, even with the right password, so guessing gains nothing.
+    Failures are counted per address on one account, per address across accounts, and per
+    account across addresses; past a limit in the window every attempt is refused, even
+    with the right password, so guessing gains nothing. The per-account limit is the
+    larger one (login_max_account_failures): a stranger failing a few times must not lock
+    a moderator out, only a guessing campaign from many addresses does.
     """
     settings = database.settings
     now = utcnow()
-    user_key, ip_key = _attempt_keys(username, keyring.ip_hash(ip))
+    user_key, ip_key, pair_key = _attempt_keys(username, keyring.ip_hash(ip))
     since = now - timedelta(seconds=settings.login_window_seconds)
     with database.read() as session:
         failures = dict(
             session.execute(
                 select(LoginAttempt.key, func.count())
-                .where(LoginAttempt.key.in_((user_key, ip_key)), LoginAttempt.created_at > since)
+                .where(LoginAttempt.key.in_((user_key, ip_key, pair_key)),
+                       LoginAttempt.created_at > since)
                 .group_by(LoginAttempt.key)
             ).all()
         )
         user = get_staff(session, username) if username.strip() else None
-    limited = max(failures.values(), default=0) >= settings.login_max_failures
+    limited = (
+        max(failures.get(ip_key, 0), failures.get(pair_key, 0)) >= settings.login_max_failures
+        or failures.get(user_key, 0) >= settings.login_max_account_failures
+    )
     stored = user.password_hash if user else _DUMMY_HASH
     ok = verify_password(stored, password[:MAX_PASSWORD_LENGTH])
     if limited or not ok or user is None or user.disabled:
         with database.write() as session:
-            session.add_all([LoginAttempt(key=user_key, created_at=now),
-                             LoginAttempt(key=ip_key, created_at=now)])
+            session.add_all([LoginAttempt(key=key, created_at=now)
+                             for key in (user_key, ip_key, pair_key)])
         raise SignInError()
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     with database.write() as session:
         # The account's own failures are forgiven once its password is proven; the IP's stay.
-        session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
+        session.execute(delete(LoginAttempt).where(LoginAttempt.key.in_((user_key, pair_key))))
         session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
         session.add(
             StaffSession(

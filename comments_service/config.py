@@ -111,7 +111,10 @@ class Settings(BaseSettings):
     )
     ip_hash_retention_days: int = Field(30, description="IP hashes older than this are purged.")
     session_max_age_seconds: int = Field(8 * 3600, description="Staff session lifetime.")
-    login_max_failures: int = Field(5, description="Failed sign-ins allowed per account or IP.")
+    login_max_failures: int = Field(
+        5, description="Failed sign-ins allowed per IP, and per IP on one account.")
+    login_max_account_failures: int = Field(
+        50, description="Failed sign-ins allowed per account from all IPs together.")
     login_window_seconds: int = Field(900, description="Window for counting failed sign-ins.")
     smtp_host: str = Field("", description="SMTP server; empty sends no mail at all.")
     smtp_port: int = Field(25, description="SMTP port.")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from conftest import make_settings
 from sqlalchemy import select, update
 from staff_support import PASSWORD, fast_hashing, keyring_for, make_staff  # noqa: F401
 
 from comments_service import auth
 from comments_service.db import Database
 from comments_service.models import LoginAttempt, StaffSession, StaffUser, utcnow
+from comments_service.schema import upgrade
 
 
 def test_passwords_are_stored_as_argon2id_hashes(database: Database) -> None:
@@ -47,16 +50,45 @@ def test_wrong_credentials_get_the_same_generic_error(database: Database, userna
     assert str(raised.value) == auth.SIGN_IN_ERROR
 
 
-def test_account_is_locked_after_too_many_failures_even_with_right_password(
+def test_an_address_is_locked_out_of_an_account_after_too_many_failures(
     database: Database,
 ) -> None:
-    make_staff(database)
+    make_staff(database, "mod")
+    make_staff(database, "other")
     keyring = keyring_for(database)
-    for number in range(database.settings.login_max_failures):
+    for _ in range(database.settings.login_max_failures):
         with pytest.raises(auth.SignInError):
-            auth.sign_in(database, keyring, "mod", "wrong password here", f"192.0.2.{number}")
+            auth.sign_in(database, keyring, "mod", "wrong password here", "192.0.2.1")
+    # Refused even with the right password, so guessing on gains nothing.
     with pytest.raises(auth.SignInError):
-        auth.sign_in(database, keyring, "mod", PASSWORD, "198.51.100.7")
+        auth.sign_in(database, keyring, "mod", PASSWORD, "192.0.2.1")
+
+
+def test_a_strangers_failures_do_not_lock_the_moderator_out(database: Database) -> None:
+    make_staff(database, "mod")
+    keyring = keyring_for(database)
+    for number in range(3):
+        for _ in range(database.settings.login_max_failures):
+            with pytest.raises(auth.SignInError):
+                auth.sign_in(database, keyring, "mod", "wrong password here",
+                             f"203.0.113.{number}")
+    assert auth.sign_in(database, keyring, "mod", PASSWORD, "192.0.2.1").user.username == "mod"
+
+
+def test_a_guessing_campaign_from_many_addresses_locks_the_account(tmp_path: Path) -> None:
+    database = Database(make_settings(tmp_path, login_max_account_failures=8))
+    upgrade(database)
+    try:
+        make_staff(database, "mod")
+        keyring = keyring_for(database)
+        for number in range(8):
+            with pytest.raises(auth.SignInError):
+                auth.sign_in(database, keyring, "mod", "wrong password here",
+                             f"203.0.113.{number}")
+        with pytest.raises(auth.SignInError):
+            auth.sign_in(database, keyring, "mod", PASSWORD, "192.0.2.1")
+    finally:
+        database.dispose()
 
 
 def test_ip_is_limited_across_accounts(database: Database) -> None:
