@@ -221,6 +221,6 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ASGI servers (uvicorn --factory): settings from COMMENTS_* variables."""
+    """Factory for ASGI servers (granian or uvicorn --factory): settings from COMMENTS_*."""
     configure_logging()
     return create_app(Settings())

@@ -62,16 +62,21 @@ def configure_logging(level: str = "info") -> None:
     root.propagate = False
 
 
-def uvicorn_log_config(level: str = "info") -> dict[str, object]:
-    """A logging dictConfig for uvicorn, so the server's own lines are JSON too."""
+def server_log_config(level: str = "info") -> dict[str, object]:
+    """A logging dictConfig for granian, so the server's own lines are JSON too.
+
+    Granian logs as ``_granian`` (its own events) and ``granian.access`` (one line per
+    request, only when access logs are on).
+    """
     handler = {"class": "logging.StreamHandler", "formatter": "json",
                "stream": "ext://sys.stderr"}
     logger = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    loggers = {name: dict(logger) for name in ("_granian", "comments_service")}
+    loggers["granian.access"] = {**logger, "level": "INFO"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"default": handler},
-        "loggers": {name: dict(logger) for name in
-                    ("uvicorn", "uvicorn.error", "uvicorn.access", "comments_service")},
+        "loggers": loggers,
     }

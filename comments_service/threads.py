@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import BakeRequest, ThreadVersion, utcnow
@@ -35,9 +34,14 @@ def touch_thread(session: Session, article_id: str) -> None:
 
 
 def _insert_for(session: Session):  # type: ignore[no-untyped-def]
+    # Imported here: the PostgreSQL dialect is several MB per process, never used on SQLite.
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def thread_version(session: Session, article_id: str) -> int:

@@ -53,6 +53,15 @@ class Managed:
             pss += p
         return rss, pss
 
+    def memory_by_process(self) -> list[tuple[str, int, int]]:
+        """(role, RSS kB, PSS kB) of each process of the tree, the one we started first."""
+        rows = []
+        for pid in self.tree():
+            rss, pss = memory_kb(pid)
+            role = "main" if pid == self.pid else describe(pid)
+            rows.append((f"{role} {pid}", rss, pss))
+        return rows
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -139,6 +148,16 @@ def cpu_ticks(pid: int) -> int:
         return 0
     # After the state field: ppid(1) ... utime is field 14 of the full line, index 11 here.
     return int(stat[11]) + int(stat[12])
+
+
+def describe(pid: int) -> str:
+    """A short name for a process of a server's tree (its role, not its whole command)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    command = " ".join(a.decode(errors="replace") for a in argv if a)
+    return "multiprocessing resource tracker" if "resource_tracker" in command else "worker"
 
 
 def memory_kb(pid: int) -> tuple[int, int]:

@@ -243,26 +243,45 @@ def migrate_ours(ws: Workspace, config: OursConfig) -> None:
         raise RuntimeError(f"comments-service migrate failed:\n{done.stdout}\n{done.stderr}")
 
 
-SERVER_KINDS = ("serve", "uvicorn", "gunicorn-uvicorn", "gunicorn-preload", "granian", "probe",
-                "probe-granian")
+SERVER_KINDS = ("serve", "uvicorn", "uvicorn-fd", "gunicorn-uvicorn", "gunicorn-preload",
+                "probe", "probe-granian")
 
 
 def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
                kind: str = "serve", extra_path: Path | None = None) -> tuple[procs.Managed, int]:
-    """Start our service; kind "serve" is the product's own `comments-service serve`."""
+    """Start our service; kind "serve" is the product's own `comments-service serve`.
+
+    The other kinds run the same app factory under another server; extra_path is where
+    gunicorn was installed (benchmarks/.cache). The database is already migrated, so they
+    skip migrations in each worker as `serve` does, and compare like with like.
+    """
     port = procs.free_port()
     env = ours_env(config)
     factory = "comments_service.app:app_from_env"
     pythonpath: list[str] = []
+    if kind != "serve":
+        env["COMMENTS_MIGRATE_ON_START"] = "false"
+    if kind.startswith("gunicorn"):
+        if extra_path is None:
+            raise RuntimeError("gunicorn is not installed")
+        pythonpath.append(str(extra_path))
     if kind == "serve":
         argv = [str(VENV_BIN / "comments-service"), "serve", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(workers)]
-        settings = f"comments-service serve --workers {workers}"
+        settings = (f"comments-service serve --workers {workers} (granian, uvloop, "
+                    "supervisor without the app)")
     elif kind == "uvicorn":
         argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
                 "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-        settings = f"uvicorn --workers {workers} --loop uvloop --http httptools"
+        settings = (f"uvicorn --workers {workers} --loop uvloop --http httptools (spawned "
+                    "workers, multiprocessing resource tracker)")
+    elif kind == "uvicorn-fd":
+        # Not the product: the smallest uvicorn tree (stdlib supervisor, `uvicorn --fd`).
+        pythonpath.append(str(BENCH_DIR))
+        argv = [sys.executable, "-m", "benchlib.uvicorn_fd", str(port), str(workers)]
+        settings = (f"{workers} x uvicorn --fd (uvloop, httptools) under a stdlib supervisor "
+                    "(benchlib/uvicorn_fd.py)")
     elif kind == "gunicorn-uvicorn":
         argv = [sys.executable, "-m", "gunicorn", f"{factory}()", "-b",
                 f"127.0.0.1:{port}", "-w", str(workers), "-k", "uvicorn.workers.UvicornWorker",
@@ -276,9 +295,7 @@ def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
         settings = (f"gunicorn --preload -w {workers} -k uvicorn.workers.UvicornWorker, "
                     "gc.freeze() before fork (benchmarks/benchlib/gunicorn_preload.py)")
     elif kind == "probe-granian":
-        if extra_path is None:
-            raise RuntimeError("granian is not installed")
-        pythonpath += [str(BENCH_DIR), str(extra_path)]
+        pythonpath.append(str(BENCH_DIR))
         argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
                 "--no-access-log", "--log-level", "warning", "--factory",
@@ -294,14 +311,6 @@ def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
                 "--http", "httptools", "--no-access-log", "--log-level", "warning"]
         settings = (f"uvicorn --workers {workers} (uvloop, httptools) + probe: raw-ASGI thread "
                     "read and per-process SQLite write lock (benchlib/fastpath_probe.py)")
-    elif kind == "granian":
-        if extra_path is None:
-            raise RuntimeError("granian is not installed")
-        pythonpath.append(str(extra_path))
-        argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
-                "--no-access-log", "--log-level", "warning", "--factory", factory]
-        settings = f"granian --interface asgi --workers {workers} --loop uvloop"
     else:
         raise ValueError(kind)
     if pythonpath:

@@ -1,4 +1,4 @@
-"""Service commands: serve (uvicorn with the app factory) and migrate."""
+"""Service commands: serve (granian worker processes over the app factory) and migrate."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..db import Database
-from ..logs import uvicorn_log_config
 from ..schema import upgrade
-
-APP_FACTORY = "comments_service.app:app_from_env"
+from ..server import LOG_LEVELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = subparsers.add_parser(
         "serve",
         help="run the comments service",
-        description="Run the comments service with uvicorn. Settings come from COMMENTS_* "
+        description="Run the comments service with granian. Settings come from COMMENTS_* "
         "environment variables; each worker process builds the app from them. Migrations "
         "run first.",
     )
@@ -29,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes (default 1); they share the database, the "
                        "rate limit and cache invalidation")
-    serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (off by default: access logs hold client IPs)")
     serve.set_defaults(handler=serve_command)
@@ -70,22 +67,18 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     status = _prepare(settings, "serve")
     if status:
         return status
-    import uvicorn  # only serve needs it; keep the CLI quick to start
-
     # The schema is current now; workers need not load Alembic again (tens of MB each).
     os.environ["COMMENTS_MIGRATE_ON_START"] = "false"
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        log_config=uvicorn_log_config(args.log_level),
-        access_log=args.access_log,
-        # We read X-Forwarded-For ourselves, only from settings.trusted_proxies; uvicorn's
-        # own handling would believe any local client.
-        proxy_headers=False,
-        server_header=False,
-    )
-    return 0
+    # Become the supervisor (comments_service/server.py) in place: same PID, so signals
+    # and process managers see one service, but without this process's imports (the
+    # whole CLI, SQLAlchemy, Alembic), which the supervisor would otherwise keep resident
+    # beside the workers for the life of the service.
+    argv = [sys.executable, "-m", "comments_service.server", "--host", args.host,
+            "--port", str(args.port), "--workers", str(args.workers),
+            "--log-level", args.log_level]
+    if args.access_log:
+        argv.append("--access-log")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and module, no shell
+    return 0  # not reached: execv replaces this process

@@ -1,0 +1,126 @@
+"""`comments-service serve`: a supervisor that holds no app, workers started again when they
+die, a clean stop on SIGTERM, and a service that stops with an error when the app cannot
+start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from service_support import Server, free_port, service_env, with_docs
+
+from comments_service.config import Settings
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is pid."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll until condition() holds; a guard against hanging, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+def mapped_files(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def healthy(server: Server) -> bool:
+    try:
+        return httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_the_supervisor_holds_no_app_and_the_workers_do(settings: Settings,
+                                                         tmp_path: Path) -> None:
+    server = Server(with_docs(settings, tmp_path), workers=2)
+    try:
+        wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+        # The CLI migrated, then became the supervisor in place (same PID).
+        assert b"comments_service.server" in Path(
+            f"/proc/{server.process.pid}/cmdline").read_bytes()
+        assert "pydantic_core" not in mapped_files(server.process.pid)
+        for worker in children(server.process.pid):
+            assert "pydantic_core" in mapped_files(worker)
+    finally:
+        server.stop()
+
+
+def test_a_worker_that_dies_is_started_again(settings: Settings, tmp_path: Path) -> None:
+    server = Server(with_docs(settings, tmp_path), workers=2)
+    try:
+        wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+        before = children(server.process.pid)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+
+        wait_for(lambda: len(children(server.process.pid) - before) == 1, "a new worker")
+        assert victim not in children(server.process.pid)
+        wait_for(lambda: healthy(server), "the service answering")
+        # Both workers serve: each new connection may land on either.
+        for _ in range(10):
+            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_sigterm_to_the_service_stops_every_worker(settings: Settings, tmp_path: Path) -> None:
+    server = Server(with_docs(settings, tmp_path), workers=2)
+    wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+    workers = children(server.process.pid)
+
+    server.process.send_signal(signal.SIGTERM)  # the main PID only, as a service manager does
+
+    assert server.process.wait(timeout=30) == 0
+    for worker in workers:
+        assert not Path(f"/proc/{worker}").exists()
+
+
+def test_a_worker_that_cannot_build_the_app_stops_the_service(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # serve checks the secret itself; started directly, the supervisor leaves that check to
+    # the workers, which then fail on every start.
+    env = service_env(with_docs(settings, tmp_path), COMMENTS_MODE="production",
+                      COMMENTS_MIGRATE_ON_START="false")
+    del env["COMMENTS_SECRET_KEY"]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "comments_service.server", "--port", str(free_port()),
+             "--workers", "2"],
+            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text(errors="replace")
+    assert status == 1
+    assert "COMMENTS_SECRET_KEY is not set" in text
+    assert "could not start the app" in text
