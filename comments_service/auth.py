@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -27,9 +28,15 @@ MAX_SIGNATURE = 500
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 "low memory" profile.
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a miss costs as much time as a wrong
-# password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the username is unknown, so a miss costs as much time as a
+    # wrong password and response times do not reveal which accounts exist. Made on first
+    # use, not at import: hashing costs ~0.2 s of CPU in every worker that starts.
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 SIGN_IN_ERROR = "Sign-in failed. Check your user name and password, or try again later."
 
@@ -226,7 +233,7 @@ def sign_in(
         max(failures.get(ip_key, 0), failures.get(pair_key, 0)) >= settings.login_max_failures
         or failures.get(user_key, 0) >= settings.login_max_account_failures
     )
-    stored = user.password_hash if user else _DUMMY_HASH
+    stored = user.password_hash if user else _dummy_hash()
     ok = verify_password(stored, password[:MAX_PASSWORD_LENGTH])
     if limited or not ok or user is None or user.disabled:
         with database.write() as session:
