@@ -49,6 +49,9 @@ class Results:
     settings: list[str] = field(default_factory=list)
     passes: list[Pass] = field(default_factory=list)
     memory: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    # (name, when) -> each process of the tree: (role and pid, RSS kB, PSS kB)
+    memory_detail: dict[tuple[str, str], list[tuple[str, int, int]]] = field(
+        default_factory=dict)
     soak: list[tuple[float, int, int]] = field(default_factory=list)
     soak_pass: Pass | None = None
     soak_approved: int = 0
@@ -101,9 +104,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lighthouse", action="store_true",
                         help="also run scripts/lighthouse_check.sh on the baked site")
     parser.add_argument("--compare-servers", action="store_true",
-                        help="also compare ASGI servers (uvicorn, gunicorn+uvicorn, granian)")
+                        help="also compare ASGI servers (granian, uvicorn, gunicorn+uvicorn)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only idle memory, per process: ours (serve --workers 2) and Isso")
+    parser.add_argument("--site-only", action="store_true",
+                        help="only the site figures: mkdocs build ours vs stock, bake, re-bake, "
+                        "page weight (with --lighthouse, Lighthouse too)")
+    parser.add_argument("--site-runs", type=int,
+                        help="mkdocs builds of each site, best taken (default 2; 1 with --quick "
+                        "or 500+ articles)")
     parser.add_argument("--servers-only", action="store_true",
                         help="only the ASGI server comparison (implies --compare-servers)")
+    parser.add_argument("--server-kinds", default=",".join(servers.SERVER_KINDS),
+                        help="servers to compare, comma-separated (default all: "
+                        f"{','.join(servers.SERVER_KINDS)})")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/",
                         help="PostgreSQL server (a fresh database is created and dropped)")
     parser.add_argument("--cache-dir", type=Path, default=BENCH_DIR / ".cache",
@@ -117,6 +131,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.articles = args.articles or (40 if quick else 1000)
     args.connections = [int(c) for c in str(args.connections).split(",") if c]
     args.compare_servers = args.compare_servers or args.servers_only
+    args.server_kinds = [k for k in str(args.server_kinds).split(",") if k]
+    unknown = set(args.server_kinds) - set(servers.SERVER_KINDS)
+    if unknown:
+        parser.error(f"unknown server kinds: {', '.join(sorted(unknown))}")
     return args
 
 
@@ -146,6 +164,7 @@ def rotate(results: Results, group: str, endpoints: list[Endpoint], connections:
 
 def measure_memory(results: Results, name: str, when: str, server: procs.Managed) -> None:
     results.memory.setdefault(name, {})[when] = server.memory_kb()
+    results.memory_detail[(name, when)] = server.memory_by_process()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -159,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     servers.ensure_debian_tools()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     isso_bin = servers.ensure_isso(args.cache_dir)
-    granian = (servers.ensure_extra(args.cache_dir, "granian", "granian")
-               if args.compare_servers else None)
+    gunicorn = (servers.ensure_extra(args.cache_dir, "gunicorn", "gunicorn")
+                if args.compare_servers
+                and any(k.startswith("gunicorn") for k in args.server_kinds) else None)
 
     ws = servers.Workspace(root=Path(tempfile.mkdtemp(prefix="comments-bench-")),
                            cache=args.cache_dir)
@@ -169,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"work folder {ws.root}")
     status = 0
     try:
-        run_all(ws, args, results, isso_bin, granian, pg_databases)
+        run_all(ws, args, results, isso_bin, gunicorn, pg_databases)
     except KeyboardInterrupt:
         log("interrupted; stopping everything this run started")
         return 130
@@ -192,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
-            isso_bin: Path, granian: Path | None, pg_databases: list[str]) -> None:
+            isso_bin: Path, gunicorn: Path | None, pg_databases: list[str]) -> None:
     seconds = args.duration
     docs = ws.root / "docs"
     article_ids = corpus.write_docs(docs, max(args.articles, 8))
@@ -229,9 +249,18 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
                           f"ETag {etag}; revalidation answered {status304}")
     time.sleep(2)
     measure_memory(results, "ours (2 processes)", "idle", ours)
+    if args.memory_only:
+        ws.stop(ours)
+        isso_idle_memory(ws, results, isso_bin, api_articles)
+        return
+    if args.site_only:
+        ws.stop(ours)
+        site_phase(ws, args, results, docs, config, main_article, rebake_article,
+                   rebake_pending)
+        return
     if args.servers_only:
         ws.stop(ours)
-        compare_servers(ws, args, results, config, granian, main_article, post_article)
+        compare_servers(ws, args, results, config, gunicorn, main_article, post_article)
         return
 
     # nginx with our exact JSON bytes -----------------------------------------------------
@@ -322,7 +351,7 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     # ASGI server comparison (on the same SQLite database) -----------------------------------
     ws.stop(ours)
     if args.compare_servers:
-        compare_servers(ws, args, results, config, granian, main_article, post_article)
+        compare_servers(ws, args, results, config, gunicorn, main_article, post_article)
 
     # PostgreSQL: writes with 2 and 4 processes --------------------------------------------
     if not args.skip_postgres:
@@ -333,6 +362,33 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
         site_phase(ws, args, results, docs, config, main_article, rebake_article,
                    rebake_pending)
     _ = seeded
+
+
+def isso_idle_memory(ws: servers.Workspace, results: Results, isso_bin: Path,
+                     article_ids: list[str]) -> None:
+    """Isso started and seeded as in the full run, then its idle memory (for --memory-only).
+
+    Isso 0.14 under `gunicorn --preload` sometimes never answers one of its first posts
+    (seen here a few times in ten runs); a fresh Isso is tried once more before giving up.
+    """
+    for attempt in (1, 2):
+        isso, isso_port, password = servers.start_isso(ws, isso_bin, "http://127.0.0.1:9/")
+        log("seeding Isso through POST /new and activating from its admin page")
+        try:
+            servers.seed_isso(f"http://127.0.0.1:{isso_port}", password, article_ids)
+        except (OSError, RuntimeError) as exc:
+            ws.stop(isso)
+            if attempt == 2:
+                raise
+            log(f"  Isso did not take the seed ({exc}); starting a fresh Isso")
+            shutil.rmtree(ws.root / "isso", ignore_errors=True)
+            continue
+        results.settings.append(f"isso   http://127.0.0.1:{isso_port}  pid {isso.pid}  "
+                                f"{isso.settings}")
+        time.sleep(2)
+        measure_memory(results, "isso (gunicorn 2 workers)", "idle", isso)
+        ws.stop(isso)
+        return
 
 
 def post_held(base: str, article_id: str, text: str) -> int:
@@ -410,18 +466,16 @@ def soak(ws: servers.Workspace, args: argparse.Namespace, results: Results,
 
 
 def compare_servers(ws: servers.Workspace, args: argparse.Namespace, results: Results,
-                    config: servers.OursConfig, granian: Path | None, main_article: str,
+                    config: servers.OursConfig, gunicorn: Path | None, main_article: str,
                     post_article: str) -> None:
-    kinds = ["serve", "uvicorn", "gunicorn-uvicorn", "gunicorn-preload", "probe"]
-    if granian:
-        kinds[3:3] = ["granian"]
-        kinds.append("probe-granian")
+    kinds = [k for k in args.server_kinds
+             if gunicorn is not None or not k.startswith("gunicorn")]
     log(f"ASGI servers, 2 processes each: {', '.join(kinds)}")
     post_path = f"/api/articles/{post_article}/comments"
     for run in range(args.runs):
         for kind in (kinds if run % 2 == 0 else list(reversed(kinds))):
             server, port = servers.start_ours(ws, config, 2, f"asgi-{kind}", kind=kind,
-                                              extra_path=granian)
+                                              extra_path=gunicorn)
             if run == 0:
                 results.settings.append(f"{kind:<6} {server.settings}")
             base = f"http://127.0.0.1:{port}"
@@ -495,7 +549,7 @@ def site_phase(ws: servers.Workspace, args: argparse.Namespace, results: Results
                rebake_pending: list[int]) -> None:
     figures = sitebench.SiteFigures(articles=args.articles)
     results.site = figures
-    runs = 1 if args.quick or args.articles >= 500 else 2
+    runs = args.site_runs or (1 if args.quick or args.articles >= 500 else 2)
     log(f"mkdocs build of {args.articles} articles: ours vs stock Material")
     ours_site, _ = sitebench.build_sites(ws, docs, config, figures, runs)
     log("comments-service bake of the built site, then re-bakes of one page")
@@ -505,7 +559,7 @@ def site_phase(ws: servers.Workspace, args: argparse.Namespace, results: Results
     sitebench.page_weight(ws, ours_site, page, figures)
     if args.lighthouse:
         log("Lighthouse (scripts/lighthouse_check.sh)")
-        sitebench.lighthouse(ours_site, page, figures, ws, docs)
+        sitebench.lighthouse(ours_site, page, figures, ws, docs, config)
 
 
 def docs_page(docs: Path, article_id: str) -> str:
@@ -520,12 +574,21 @@ def mb(kb: int) -> str:
     return f"{kb / 1024:.1f}"
 
 
+# Names of the targets the site phase measures (what --site-only reports).
+SITE_TARGETS = ("mkdocs build", "comments-service bake", "re-bake", "article page",
+                "our script", "requests to other hosts", "Lighthouse")
+
+
 def print_report(args: argparse.Namespace, results: Results) -> None:
     out = []
     mode = "quick smoke run" if args.quick else "full run"
-    out.append(f"Comments service benchmark ({mode}): {args.runs} run(s) x {args.duration:.0f} s "
-               f"per pass, medians shown; wrk -t2, {os.cpu_count()} cores shared by load and "
-               "servers")
+    if args.memory_only:
+        out.append(f"Comments service benchmark (idle memory only, {args.articles} articles): "
+                   "RSS and PSS of every process of each server's tree after seeding")
+    else:
+        out.append(f"Comments service benchmark ({mode}): {args.runs} run(s) x "
+                   f"{args.duration:.0f} s per pass, medians shown; wrk -t2, "
+                   f"{os.cpu_count()} cores shared by load and servers")
     out.append("")
     out.append("Servers:")
     out.extend(f"  {line}" for line in results.settings)
@@ -539,7 +602,8 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
                             reference)
     if results.soak_pass:
         rows += report.pass_rows([results.soak_pass], {})
-    out.append(report.table(rows, report.PASS_HEADERS))
+    if rows:
+        out.append(report.table(rows, report.PASS_HEADERS))
     server_passes = [p for p in results.passes if p.group.startswith("server")]
     if server_passes:
         out.append("")
@@ -550,6 +614,9 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
     for name, values in results.memory.items():
         for when, (rss, pss) in values.items():
             mem_rows.append([name, when, "", mb(rss), mb(pss)])
+            if when == "idle":
+                mem_rows += [[f"  {role}", "", "", mb(r), mb(p)]
+                             for role, r, p in results.memory_detail.get((name, when), [])]
     if results.soak:
         first, last = results.soak[0], results.soak[-1]
         peak = max(s[1] for s in results.soak)
@@ -584,8 +651,11 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
                               str(site.lighthouse_performance)])
         out.append(report.table(site_rows, ["site", "", "figure"]))
     out.append("")
-    out.append(report.table([[t.name, t.wanted, t.measured, t.verdict]
-                             for t in targets(args, results)],
+    shown = [t for t in targets(args, results)
+             if not args.memory_only or t.name.startswith("idle memory")]
+    if args.site_only:
+        shown = [t for t in shown if t.name.startswith(SITE_TARGETS)]
+    out.append(report.table([[t.name, t.wanted, t.measured, t.verdict] for t in shown],
                             ["target", "wanted", "measured", "verdict"]))
     notes = list(results.notes) + (site.notes if site else [])
     if site and site.third_party:

@@ -41,7 +41,12 @@ ARTICLE_FIELDS = {
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class _TextDatesLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it: every build reads every article's front matter, and
+# the pure-Python parser made that most of the plugin's own build time in a large library.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TextDatesLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that leaves dates as text.
 
     PyYAML turns 2015-02-30 into a crash (ValueError) rather than a YAML error; keeping

@@ -1,7 +1,9 @@
 """Baking: filling the marked comments section of built HTML pages with approved comments.
 
 Works on any generated site: it only looks for the begin/end markers the article template
-writes, and leaves every byte outside them as it was.
+writes, and leaves every byte outside them as it was. SiteBaker bakes a built site's files
+(the CLI and the service's re-baker); BuildBaker fills the same bytes into pages while
+MkDocs renders them (the plugin).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import comments, spam
 from .config import Settings
 from .db import Database
+from .models import Comment, CommentStatus
 from .privacy import Keyring
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -36,6 +40,9 @@ MARKER_RE = re.compile(
     re.DOTALL,
 )
 BEGIN_NEEDLE = b"<!-- comments:begin "
+# The same markers for a page MkDocs is still rendering (text, before it is encoded).
+MARKER_TEXT_RE = re.compile(MARKER_RE.pattern.decode("ascii"), re.DOTALL)
+BEGIN_TEXT = BEGIN_NEEDLE.decode("ascii")
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
@@ -251,45 +258,110 @@ def bake_site(
 # Not under the "mkdocs" logger on purpose: in strict mode MkDocs aborts on any warning
 # it counts, and a site must still build when the comments database is away.
 build_log = logging.getLogger("comments_service.build")
+NOT_BAKED = "comments were not baked, pages will load them live"
 
 
-def bake_after_build(site_dir: Path, nosnippet: bool = True) -> BakeReport | None:
-    """Bake a freshly built site with the database COMMENTS_* settings name.
-
-    Never fails the build: when the database is missing or unreachable it logs one warning
-    and returns None, and the pages load their comments live instead.
-    """
+def _build_logger() -> logging.Logger:
     if not build_log.hasHandlers():
         # Under the mkdocs command nothing else would print it; match MkDocs' own format.
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
         build_log.addHandler(handler)
         build_log.setLevel(logging.INFO)
+    return build_log
+
+
+def _open_build_database() -> Database | None:
+    """The database COMMENTS_* settings name, or None (with one warning) when there is none."""
+    log = _build_logger()
     try:
         settings = Settings()
     except ValueError as exc:
-        build_log.warning("comments: settings are invalid (%s); comments were not baked, "
-                          "pages will load them live", exc)
+        log.warning("comments: settings are invalid (%s); %s", exc, NOT_BAKED)
         return None
     if settings.is_sqlite:
         db_file = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
         if not db_file.is_file():
-            build_log.warning("comments: no comments database at %s; comments were not "
-                              "baked, pages will load them live", db_file)
+            log.warning("comments: no comments database at %s; %s", db_file, NOT_BAKED)
             return None
-    database = Database(settings)
-    try:
-        report = SiteBaker(database, site_dir, nosnippet).bake()
-    except RuntimeError as exc:  # no secret key in production mode
-        build_log.warning("comments: %s; comments were not baked, pages will load them live",
-                          exc)
-        return None
-    except SQLAlchemyError as exc:
+    return Database(settings)
+
+
+def _warn_unreadable(exc: Exception) -> None:
+    if isinstance(exc, SQLAlchemyError):
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        build_log.warning("comments: the comments database is unreachable (%s); comments "
-                          "were not baked, pages will load them live", reason)
-        return None
-    finally:
-        database.dispose()
-    build_log.info("comments: %s", report.summary())
-    return report
+        build_log.warning("comments: the comments database is unreachable (%s); %s",
+                          reason, NOT_BAKED)
+    else:  # RuntimeError: no secret key in production mode
+        build_log.warning("comments: %s; %s", exc, NOT_BAKED)
+
+
+class BuildBaker:
+    """Bakes pages while MkDocs renders them, so no page is read and written twice.
+
+    All public threads are read in one short transaction when the build starts; each
+    page's section is then filled in memory with exactly the bytes SiteBaker would write,
+    so a later `comments-service bake` of the same data changes nothing.
+    """
+
+    def __init__(self, threads: dict[str, list[dict[str, Any]]], renderer: ThreadRenderer,
+                 read_seconds: float = 0.0) -> None:
+        self.threads = threads
+        self.renderer = renderer
+        self.report = BakeReport(seconds=read_seconds)
+        self._rendered: dict[str, str] = {}
+
+    @classmethod
+    def start(cls, nosnippet: bool = True) -> BuildBaker | None:
+        """Read every public thread from the configured database; None (one warning) if not."""
+        started = time.perf_counter()
+        database = _open_build_database()
+        if database is None:
+            return None
+        try:
+            signing_key = Keyring(database.settings.secret()).signing_key
+            with database.read() as session:
+                threads = public_threads(session)
+        except (RuntimeError, SQLAlchemyError) as exc:
+            _warn_unreadable(exc)
+            return None
+        finally:
+            database.dispose()
+        return cls(threads, ThreadRenderer(nosnippet, signing_key),
+                   time.perf_counter() - started)
+
+    def fill(self, html: str) -> str:
+        """The page with every marked comments section filled."""
+        started = time.perf_counter()
+        self.report.pages_scanned += 1
+        if BEGIN_TEXT in html:
+            html = MARKER_TEXT_RE.sub(self._section, html)
+        self.report.seconds += time.perf_counter() - started
+        return html
+
+    def _section(self, match: re.Match[str]) -> str:
+        article_id = match["id"]
+        if article_id not in self._rendered:
+            self._rendered[article_id] = self.renderer.render(
+                self.threads.get(article_id, []), article_id)
+        # The same layout as SiteBaker._bake_page writes.
+        return match[1] + "\n" + self._rendered[article_id] + match[4]
+
+    def finish(self) -> BakeReport:
+        """What the build baked; logs one line."""
+        self.report.articles = set(self._rendered)
+        build_log.info("comments: baked %d article(s) into %d page(s) while building, in %.0f ms",
+                       len(self.report.articles), self.report.pages_scanned,
+                       self.report.seconds * 1000)
+        return self.report
+
+
+def public_threads(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every article's public comments: one query finds the articles that have any.
+
+    Articles without approved comments (most pages of a large library) cost no query.
+    """
+    commented = session.scalars(
+        select(Comment.article_id).where(Comment.status == CommentStatus.APPROVED).distinct()
+    ).all()
+    return {article_id: comments.list_public(session, article_id) for article_id in commented}

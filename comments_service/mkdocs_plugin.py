@@ -1,14 +1,16 @@
 """MkDocs plugin: strict front matter validation at build, article context for templates.
 
 Registered as the ``comments`` plugin. It fails the build (strict or not) when any
-article's front matter is wrong, naming every file and field at once.
+article's front matter is wrong, naming every file and field at once. It keeps articles
+out of the sidebar (a library is browsed from the home and tag pages and search), and
+bakes approved comments into each article page as MkDocs renders it.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 from mkdocs.config import base
@@ -16,11 +18,15 @@ from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 from .articles import Article, load_articles
 from .citations import article_jsonld, format_reference
+
+if TYPE_CHECKING:
+    from .bake import BuildBaker
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Where the page's comments script and stylesheet land in the built site.
@@ -45,7 +51,10 @@ class CommentsPluginConfig(base.Config):
     nosnippet = c.Type(bool, default=True)
     """Mark baked comments data-nosnippet so search engines do not quote them."""
     bake = c.Type(bool, default=True)
-    """Bake approved comments into pages after the build."""
+    """Bake approved comments into the pages as they are built."""
+    articles_in_nav = c.Type(bool, default=False)
+    """List every article in the sidebar. Off: the sidebar holds the other pages, plus the
+    article being read (with its table of contents); an explicit ``nav`` is always kept."""
 
 
 class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
@@ -54,6 +63,9 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
     def __init__(self) -> None:
         self.articles: dict[str, Article] = {}
         self.by_source: dict[str, Article] = {}
+        self.newest_first: list[Article] = []
+        self.in_nav: set[str] = set()
+        self.baker: BuildBaker | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         docs_dir = Path(config.docs_dir)
@@ -66,6 +78,10 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
             )
         self.articles = result.by_id()
         self.by_source = {a.source_path: a for a in result.articles}
+        # Sorted once here, not once per page: home.html and the count list use it.
+        self.newest_first = sorted(
+            self.articles.values(), key=lambda a: (a.updated, a.title), reverse=True
+        )
         return config
 
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment:
@@ -73,17 +89,14 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
         env.filters["article_jsonld"] = article_jsonld
         return env
 
-    def on_page_context(
-        self, context: dict[str, Any], /, *, page: Page, config: MkDocsConfig, nav: Any
-    ) -> dict[str, Any]:
-        context["article"] = self.by_source.get(page.file.src_uri)
-        context["articles"] = sorted(
-            self.articles.values(), key=lambda a: (a.updated, a.title), reverse=True
-        )
-        context["comments_config"] = self.config
-        return context
-
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        if not self.config.articles_in_nav:
+            # Left out of the automatic nav: every page would otherwise carry a link to
+            # every article, which makes each page's HTML and the build grow with the
+            # square of the library. MkDocs still builds them, and warns about none.
+            for file in files.documentation_pages():
+                if file.src_uri in self.by_source and file.inclusion.is_in_nav():
+                    file.inclusion = InclusionLevel.NOT_IN_NAV
         # The script and stylesheet ship inside the package, so any site using the plugin
         # gets the versions that match the service.
         for name in ("comments.js", "comments.css"):
@@ -92,10 +105,51 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
             )
         return files
 
-    def on_post_build(self, *, config: MkDocsConfig) -> None:
-        if not self.config.bake:
-            return
-        # Imported here so validating docs never needs the database layer.
-        from .bake import bake_after_build
+    def on_nav(self, nav: Navigation, /, *, config: MkDocsConfig, files: Files) -> Navigation:
+        # A set, so asking "is this page in the nav?" costs nothing per page.
+        self.in_nav = {page.file.src_uri for page in nav.pages}
+        return nav
 
-        bake_after_build(Path(config.site_dir), nosnippet=self.config.nosnippet)
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        self.baker = None
+        if self.config.bake:
+            # Imported here so validating docs never needs the database layer.
+            from .bake import BuildBaker
+
+            self.baker = BuildBaker.start(nosnippet=self.config.nosnippet)
+
+    def on_page_context(
+        self, context: dict[str, Any], /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> dict[str, Any]:
+        article = self.by_source.get(page.file.src_uri)
+        context["article"] = article
+        context["articles"] = self.newest_first
+        context["comments_config"] = self.config
+        if article is not None and page.file.src_uri not in self.in_nav:
+            context["nav"] = _nav_with(nav, page)
+        return context
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
+        if self.baker is None or page.file.src_uri not in self.by_source:
+            return output
+        return self.baker.fill(output)
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.baker is not None:
+            self.baker.finish()
+            self.baker = None
+
+    def on_build_error(self, *, error: Exception) -> None:
+        self.baker = None
+
+
+def _nav_with(nav: Navigation, page: Page) -> Navigation:
+    """The site's nav with the article being read after the home page.
+
+    The reader sees where they are, and on narrow screens Material shows the article's
+    table of contents under its nav entry.
+    """
+    items = list(nav.items)
+    at = 1 if items and items[0] is nav.homepage else 0
+    items.insert(at, page)
+    return Navigation(items, nav.pages)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +79,23 @@ def real_site(tmp_path_factory) -> BuildResult:  # type: ignore[no-untyped-def]
         base = tmp_path_factory.mktemp("real-site")
         _REAL_SITE["site"] = mkdocs_build(REPO, base / "site", base / "var")
     return _REAL_SITE["site"]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def served(site_dir: Path) -> Iterator[str]:
+    """Serve a built site on a free 127.0.0.1 port; yields its base URL (ending in /)."""
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from site_support import build_env, copy_project, mkdocs_build, soup
-from test_bake import add_comment
+from test_bake import add_comment, add_staff
 
+from comments_service.bake import SiteBaker
 from comments_service.config import Settings
 from comments_service.db import Database
 from comments_service.schema import upgrade
@@ -88,10 +89,14 @@ def test_pages_without_comments_do_not_load_the_script(built: Path) -> None:
 
 def test_build_with_a_database_bakes_approved_comments(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
-    database = Database(Settings(var_dir=var_dir))
+    settings = Settings(var_dir=var_dir)
+    database = Database(settings)
     upgrade(database)
-    add_comment(database, OPEN, "Baked at build time", author="Ann")
-    database.dispose()
+    first = add_comment(database, OPEN, "Baked at build time", author="Ann")
+    add_comment(database, OPEN, "A reply, baked too", author="Bo", parent_id=first, minutes=1)
+    add_comment(database, OPEN, "Our answer", parent_id=first, staff=add_staff(database),
+                minutes=2)
+    add_comment(database, CLOSED, "Said before it closed", minutes=3)
     project = copy_project(tmp_path / "project")
 
     result = mkdocs_build(project, tmp_path / "site", var_dir)
@@ -100,10 +105,23 @@ def test_build_with_a_database_bakes_approved_comments(tmp_path: Path) -> None:
     assert "not baked" not in result.output
     page = soup(result.site_dir / OPEN / "index.html")
     assert "Baked at build time" in page.select_one(".cs-thread").get_text()
-    assert page.select_one(".cs-count").get_text() == "1 comment"
+    assert "A reply, baked too" in page.select_one("ol.cs-replies").get_text()
+    assert page.select_one(".cs-staff .cs-signature").get_text() == "Clinical editor"
+    assert page.select_one(".cs-count").get_text() == "3 comments"
     assert page.select_one(".cs-thread").has_attr("data-nosnippet")
     token = page.select_one('input[name="form_token"]')
     assert token["form"] == "comment-form"
+    closed = soup(result.site_dir / CLOSED / "index.html")
+    assert "Said before it closed" in closed.select_one(".cs-thread").get_text()
+
+    # The build bakes in memory exactly what `comments-service bake` writes into a built
+    # page, so baking the fresh site again changes no byte of any page.
+    try:
+        report = SiteBaker(database, result.site_dir, settings.nosnippet).bake()
+    finally:
+        database.dispose()
+    assert report.articles >= {OPEN, CLOSED}
+    assert report.pages_changed == []
 
 
 def test_build_with_an_unreachable_database_still_succeeds(tmp_path: Path) -> None:

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 from browser_support import axe_violations, launched_chromium, require_axe
-from site_support import real_site
+from site_support import real_site, served
 
 pytestmark = pytest.mark.browser
-
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     result = real_site(tmp_path_factory)
     assert result.returncode == 0, result.output
-    handler = functools.partial(QuietHandler, directory=str(result.site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with served(result.site_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -196,6 +196,46 @@ def test_therapeutic_impasse_is_not_marked_sample(article: BeautifulSoup) -> Non
     assert "Sample content" not in article_body(article).get_text()
 
 
+def sidebar_links(page: BeautifulSoup) -> list[tuple[str, str]]:
+    """The primary sidebar's page links (text, href), without the table of contents."""
+    nav = page.select_one("nav.md-nav--primary")
+    return [(a.get_text(" ", strip=True), a["href"]) for a in nav.select("a.md-nav__link")
+            if not a.find_parent("nav", class_="md-nav--secondary")]
+
+
+def test_sidebar_lists_the_site_pages_not_every_article(home: BeautifulSoup) -> None:
+    # A growing library is browsed from the home and tag pages and search; a sidebar link
+    # per article would make every page's HTML grow with the library.
+    assert sidebar_links(home) == [("Home", "."), ("Tags", "tags/"),
+                                   ("Terms of use", "terms/")]
+
+
+def test_article_sidebar_shows_the_article_being_read_with_its_contents(
+    article: BeautifulSoup,
+) -> None:
+    assert sidebar_links(article) == [("Home", ".."), ("Therapeutic Impasse", "./"),
+                                      ("Tags", "../tags/"), ("Terms of use", "../terms/")]
+    active = article.select_one("nav.md-nav--primary .md-nav__item--active")
+    assert active.select_one("a.md-nav__link--active").get_text(strip=True) == \
+        "Therapeutic Impasse"
+    # On narrow screens Material shows the contents under the active entry.
+    contents = [a["href"] for a in active.select("nav.md-nav--secondary a")]
+    assert "#examples-of-therapeutic-impasse" in contents
+
+
+def test_articles_in_nav_option_lists_every_article(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    config = project / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "articles_in_nav: false" in text
+    config.write_text(text.replace("articles_in_nav: false", "articles_in_nav: true"),
+                      encoding="utf-8")
+    result = mkdocs_build(project, tmp_path / "site", tmp_path / "var")
+    assert result.returncode == 0, result.output
+    listed = {text for text, _ in sidebar_links(soup(result.site_dir / "index.html"))}
+    assert {a.title for a in load_articles(REPO / "docs").articles} <= listed
+
+
 def test_search_dialog_has_an_accessible_name(article: BeautifulSoup) -> None:
     dialog = article.find(attrs={"role": "dialog"})
     assert dialog.get("aria-label") == "Search"

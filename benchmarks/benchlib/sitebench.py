@@ -254,20 +254,27 @@ def _static_weight(site: Path, page: str, figures: SiteFigures) -> None:
     figures.third_party = third
 
 
-def lighthouse(site: Path, page: str, figures: SiteFigures, ws: Workspace, docs: Path) -> None:
+def lighthouse(site: Path, page: str, figures: SiteFigures, ws: Workspace, docs: Path,
+               config: OursConfig | None = None) -> None:
     """Run the project's Lighthouse script on our baked site, if it is there.
 
     The script starts a throwaway service for the page's live comment fetch; it is pointed
     at the generated docs so that it knows the article (else the fetch 404s and Lighthouse
-    counts a console error).
+    counts a console error), and, given config, at a copy of the benchmark's database, so
+    that the fetch finds the thread baked into the page, as it does in production. (With
+    an empty database the script would remove the 50 baked comments from the page while
+    Lighthouse watches.)
     """
     script = REPO / "scripts" / "lighthouse_check.sh"
     if not script.exists():
         figures.lighthouse_note = "scripts/lighthouse_check.sh is missing"
         return
     report = ws.root / "lighthouse.json"
-    env = {**os.environ, "SITE_DIR": str(site), "LH_JSON": str(report),
-           "LH_MIN_PERFORMANCE": "98", "COMMENTS_DOCS_DIR": str(docs)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTS_")}
+    env.update({"SITE_DIR": str(site), "LH_JSON": str(report), "LH_MIN_PERFORMANCE": "98",
+                "COMMENTS_DOCS_DIR": str(docs)})
+    if config is not None:
+        env["COMMENTS_DATABASE_URL"] = _database_copy(config, ws.root / "lighthouse.db")
     done = subprocess.run(["bash", str(script), page], env=env, capture_output=True, text=True,
                           check=False, timeout=600, cwd=REPO)
     if report.exists():
@@ -278,3 +285,26 @@ def lighthouse(site: Path, page: str, figures: SiteFigures, ws: Workspace, docs:
         figures.lighthouse_note = " ".join(done.stdout.split()[-40:])
     else:
         figures.lighthouse_note = (done.stdout + done.stderr).strip()[-300:]
+
+
+def _database_copy(config: OursConfig, dest: Path) -> str:
+    """A SQLite copy of the benchmark's database for a throwaway service; its URL.
+
+    A copy, so the throwaway service's migrations and re-baker touch nothing of the run's;
+    the copy's re-bake queue is emptied so it rewrites no page while Lighthouse runs.
+    """
+    import sqlite3
+
+    url = config.settings().resolved_database_url
+    if not url.startswith("sqlite:///"):
+        return url
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(dest)
+    try:
+        source.backup(target)
+        target.execute("DELETE FROM bake_requests")
+        target.commit()
+    finally:
+        target.close()
+        source.close()
+    return f"sqlite:///{dest}"
