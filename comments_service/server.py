@@ -26,6 +26,10 @@ from .logs import server_log_config
 APP_FACTORY = "comments_service.server:worker_app"
 # Sent by a worker to the supervisor when it cannot build the app.
 WORKER_FAILED = signal.SIGUSR1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# How long a stopping worker may finish the requests in flight before it is killed; it also
+# bounds a stop if a worker missed its SIGTERM. Well inside systemd's default of 90 s.
+WORKER_STOP_TIMEOUT = 20
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Granian fills these fields in per request; the client address is logged only when the
 # operator asks for access logs.
@@ -40,11 +44,25 @@ def worker_app() -> Any:
     the whole service instead, with its traceback in the log: it tells the supervisor
     (WORKER_FAILED), which stops the other workers and exits with status 1.
     """
+    # A forked worker starts with the supervisor's Python signal handlers, which only set a
+    # flag in the supervisor's copied state: a SIGTERM that arrived while the app was still
+    # being built was swallowed, and the worker then served on while the supervisor waited
+    # for it to stop. Until granian installs the worker's own handlers, the default applies:
+    # a stop during start-up ends the worker at once.
+    stop_requested = inherited_stop_requested()
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    if stop_requested:
+        os._exit(0)
     try:
         from .app import app_from_env
 
         app = app_from_env()
     except BaseException:
+        # The supervisor answers WORKER_FAILED with a SIGTERM to every worker; this one is
+        # already on its way out and must live long enough to print its traceback.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         os.kill(os.getppid(), WORKER_FAILED)
         raise
     # What exists now (modules, the app, the catalog) lives as long as the worker. Frozen,
@@ -85,6 +103,7 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
         log_access=access_log,
         log_access_format=ACCESS_LOG_FORMAT,
         respawn_failed_workers=True,
+        workers_kill_timeout=WORKER_STOP_TIMEOUT,
     )
     failed: list[int] = []
 
@@ -98,6 +117,19 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
         server_logger().error("a worker could not start the app (see its error above); "
                               "the service stopped")
     return 1 if failed else 0
+
+
+def inherited_stop_requested() -> bool:
+    """Whether a stop signal reached this forked worker before it could act on one.
+
+    The handler inherited from the supervisor is granian's bound method, which records the
+    signal on its (copied) server object; any other handler means nothing was recorded.
+    """
+    for signum in STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        if getattr(getattr(handler, "__self__", None), "interrupt_signal", False) is True:
+            return True
+    return False
 
 
 def server_logger() -> logging.Logger:

@@ -163,7 +163,8 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
 class Server:
     """A real `comments-service serve` process on a free port, stopped by its PID."""
 
-    def __init__(self, settings: Settings, workers: int = 1, **env: str) -> None:
+    def __init__(self, settings: Settings, workers: int = 1, wait: bool = True,
+                 **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.var_dir / f"server-{self.port}.log"
@@ -174,7 +175,8 @@ class Server:
             self.process = subprocess.Popen(command, env=service_env(settings, **env),
                                             stdout=log, stderr=subprocess.STDOUT,
                                             cwd=settings.var_dir, start_new_session=True)
-        self._wait_healthy()
+        if wait:
+            self._wait_healthy()
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -191,7 +193,7 @@ class Server:
         raise RuntimeError(f"server did not become healthy: {self.log.read_text()}")
 
     def kill9(self) -> None:
-        """SIGKILL the server's process group (uvicorn and any workers it started)."""
+        """SIGKILL the server's process group (the supervisor and every worker)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)

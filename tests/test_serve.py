@@ -87,16 +87,34 @@ def test_a_worker_that_dies_is_started_again(settings: Settings, tmp_path: Path)
         server.stop()
 
 
-def test_sigterm_to_the_service_stops_every_worker(settings: Settings, tmp_path: Path) -> None:
-    server = Server(with_docs(settings, tmp_path), workers=2)
-    wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+def stop_with_sigterm(server: Server) -> None:
+    """SIGTERM to the main PID only, as a service manager sends it; every worker must end."""
     workers = children(server.process.pid)
-
-    server.process.send_signal(signal.SIGTERM)  # the main PID only, as a service manager does
-
-    assert server.process.wait(timeout=30) == 0
+    assert len(workers) == 2
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        # Well under the supervisor's kill timeout: the workers stop, nobody kills them.
+        assert server.process.wait(timeout=15) == 0
+    finally:
+        server.stop()
     for worker in workers:
         assert not Path(f"/proc/{worker}").exists()
+
+
+def test_sigterm_while_the_workers_start_stops_every_worker(settings: Settings,
+                                                            tmp_path: Path) -> None:
+    server = Server(with_docs(settings, tmp_path), workers=2, wait=False)
+    # The workers are forked, still importing and building the app.
+    wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+    stop_with_sigterm(server)
+
+
+def test_sigterm_to_a_serving_service_stops_every_worker(settings: Settings,
+                                                         tmp_path: Path) -> None:
+    server = Server(with_docs(settings, tmp_path), workers=2)
+    wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
+    assert healthy(server)
+    stop_with_sigterm(server)
 
 
 def test_a_worker_that_cannot_build_the_app_stops_the_service(
