@@ -585,6 +585,8 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
     if args.memory_only:
         out.append(f"Comments service benchmark (idle memory only, {args.articles} articles): "
                    "RSS and PSS of every process of each server's tree after seeding")
+    elif args.site_only:
+        out.append(f"Comments service benchmark (site figures only, {args.articles} articles)")
     else:
         out.append(f"Comments service benchmark ({mode}): {args.runs} run(s) x "
                    f"{args.duration:.0f} s per pass, medians shown; wrk -t2, "

@@ -67,6 +67,14 @@ def test_open_article_has_markers_and_a_labelled_form(built: Path) -> None:
     assert (built / "assets" / "comments" / "comments.js").is_file()
 
 
+def test_the_comments_stylesheet_is_inlined_so_it_holds_up_no_first_paint(built: Path) -> None:
+    page = soup(built / OPEN / "index.html")
+    styles = [style.string or "" for style in page.select("style")]
+    assert any(".cs-comments" in style for style in styles)
+    assert not any("comments" in link["href"] for link in page.select("link[rel=stylesheet]"))
+    assert not (built / "assets" / "comments" / "comments.css").exists()
+
+
 def test_closed_article_says_so_and_has_no_form(built: Path) -> None:
     page = soup(built / CLOSED / "index.html")
     section = page.select_one("section.cs-comments")
