@@ -113,6 +113,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site-runs", type=int,
                         help="mkdocs builds of each site, best taken (default 2; 1 with --quick "
                         "or 500+ articles)")
+    parser.add_argument("--posts-only", action="store_true",
+                        help="only the POST passes: ours on SQLite against Isso, then ours on "
+                        "PostgreSQL with 2 and 4 processes (unless --skip-postgres)")
     parser.add_argument("--servers-only", action="store_true",
                         help="only the ASGI server comparison (implies --compare-servers)")
     parser.add_argument("--server-kinds", default=",".join(servers.SERVER_KINDS),
@@ -262,6 +265,17 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
         ws.stop(ours)
         compare_servers(ws, args, results, config, gunicorn, main_article, post_article)
         return
+    if args.posts_only:
+        isso, isso_port, _ = servers.start_isso(ws, isso_bin, f"{base}/")
+        results.settings.append(f"isso   http://127.0.0.1:{isso_port}  pid {isso.pid}  "
+                                f"{isso.settings}")
+        post_passes(results, args, base, ours, f"http://127.0.0.1:{isso_port}", isso,
+                    post_article)
+        ws.stop(isso)
+        ws.stop(ours)
+        if not args.skip_postgres:
+            postgres_passes(ws, args, results, docs, site_dir, post_article, pg_databases)
+        return
 
     # nginx with our exact JSON bytes -----------------------------------------------------
     static_root = ws.root / "static"
@@ -327,16 +341,7 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     rotate(results, "counts x8", count_endpoints, [16], args.runs, seconds)
 
     # POST a held comment -----------------------------------------------------------------
-    post_path = f"/api/articles/{post_article}/comments"
-    isso_post_path = f"/new?uri={urllib.parse.quote('/bench-post/', safe='')}"
-    post_endpoints = [
-        Endpoint("ours sqlite", base + post_path, ours, script="post_comment.lua",
-                 script_args=[post_path, "{nonce}", "ours"]),
-        Endpoint("isso", isso_base + isso_post_path, isso, script="post_comment.lua",
-                 script_args=[isso_post_path, "{nonce}", "isso"]),
-    ]
-    log("POST a held comment")
-    rotate(results, "POST held", post_endpoints, [16], args.runs, seconds)
+    post_passes(results, args, base, ours, isso_base, isso, post_article)
     measure_memory(results, "ours (2 processes)", "after passes", ours)
     measure_memory(results, "isso (gunicorn 2 workers)", "after passes", isso)
     ws.stop(isso)
@@ -465,6 +470,21 @@ def soak(ws: servers.Workspace, args: argparse.Namespace, results: Results,
             results.notes.append(f"soak {line[:240]}")
 
 
+def post_passes(results: Results, args: argparse.Namespace, base: str, ours: procs.Managed,
+                isso_base: str, isso: procs.Managed, post_article: str) -> None:
+    """POST a held comment: ours on SQLite and Isso, alternating."""
+    post_path = f"/api/articles/{post_article}/comments"
+    isso_post_path = f"/new?uri={urllib.parse.quote('/bench-post/', safe='')}"
+    post_endpoints = [
+        Endpoint("ours sqlite", base + post_path, ours, script="post_comment.lua",
+                 script_args=[post_path, "{nonce}", "ours"]),
+        Endpoint("isso", isso_base + isso_post_path, isso, script="post_comment.lua",
+                 script_args=[isso_post_path, "{nonce}", "isso"]),
+    ]
+    log("POST a held comment")
+    rotate(results, "POST held", post_endpoints, [16], args.runs, args.duration)
+
+
 def compare_servers(ws: servers.Workspace, args: argparse.Namespace, results: Results,
                     config: servers.OursConfig, gunicorn: Path | None, main_article: str,
                     post_article: str) -> None:
@@ -587,6 +607,10 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
                    "RSS and PSS of every process of each server's tree after seeding")
     elif args.site_only:
         out.append(f"Comments service benchmark (site figures only, {args.articles} articles)")
+    elif args.posts_only:
+        out.append(f"Comments service benchmark (POST passes only): {args.runs} run(s) x "
+                   f"{args.duration:.0f} s per pass, medians shown; wrk -t2, "
+                   f"{os.cpu_count()} cores shared by load and servers")
     else:
         out.append(f"Comments service benchmark ({mode}): {args.runs} run(s) x "
                    f"{args.duration:.0f} s per pass, medians shown; wrk -t2, "
@@ -657,6 +681,8 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
              if not args.memory_only or t.name.startswith("idle memory")]
     if args.site_only:
         shown = [t for t in shown if t.name.startswith(SITE_TARGETS)]
+    if args.posts_only:
+        shown = [t for t in shown if t.name.startswith("POST")]
     out.append(report.table([[t.name, t.wanted, t.measured, t.verdict] for t in shown],
                             ["target", "wanted", "measured", "verdict"]))
     notes = list(results.notes) + (site.notes if site else [])

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import comments, spam
+from .body_limit import BodyTooLarge, Receive, Send, read_body, replay, too_large_body
 from .comments import FIELD_LABELS, CommentError
 
 THREAD_CACHE_CONTROL = "public, max-age=10"
@@ -242,6 +243,15 @@ async def get_counts(
 # The read path, shared by the routes above and the ASGI fast path below -------------------
 
 JSON_TYPE = "application/json"
+JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8",
+                                "application/json;charset=utf-8",
+                                "application/json; charset=UTF-8"})
+
+
+def _json_bytes(content: Any) -> bytes:
+    """JSON as Starlette's JSONResponse renders it, so both paths send the same bytes."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def _error_bytes(detail: str, errors: dict[str, str] | None = None) -> bytes:
@@ -283,32 +293,83 @@ def counts_reply(state: Any, article_ids: list[str]) -> tuple[int, list[tuple[st
 
 THREAD_PREFIX = "/api/articles/"
 THREAD_SUFFIX = "/comments"
+NOT_ANSWERED = b"Internal Server Error"
+
+# The JSON types CommentIn accepts (strict), by field; the first tuple entry is the default
+# when the field is absent, REQUIRED when it must be there.
+REQUIRED = object()
+_POST_FIELDS: dict[str, tuple[Any, tuple[type, ...]]] = {
+    "author": (REQUIRED, (str,)),
+    "email": (REQUIRED, (str,)),
+    "body": (REQUIRED, (str,)),
+    "parent_id": (None, (int, type(None))),
+    "notify": (False, (bool,)),
+    "accept_terms": (REQUIRED, (bool,)),
+    "website": (None, (str, type(None))),
+}
 
 
-class ReadFastPath:
-    """Answers the two hot GETs (a thread, counts) straight from the cache, in raw ASGI.
+def well_typed_post(body: bytes) -> dict[str, Any] | None:
+    """The fields of a JSON post exactly as CommentIn would give them, or None.
+
+    None means anything CommentIn would refuse or treat specially (not JSON, not an
+    object, a field missing or of the wrong JSON type): the routed request then answers
+    with the full validation errors.
+    """
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    data: dict[str, Any] = {}
+    for name, (default, types) in _POST_FIELDS.items():
+        value = raw.get(name, default)
+        if value is REQUIRED:
+            return None
+        # Strict: true is not a whole number, 1 is not true.
+        if type(value) not in types:
+            return None
+        data[name] = value
+    return data
+
+
+class FastPath:
+    """Answers the hot public requests in raw ASGI: reading a thread, counts, posting.
 
     Every article view reads its thread, so the app (app.CommentsApp) tries this before
-    its middleware stack and FastAPI's routing, dependency solving and response classes,
-    which are most of a request's cost once the bytes are cached. The answers are the
-    routes' own (both call thread_reply / counts_reply); the routes stay for OpenAPI and
-    for anything this does not match. Being outside the CORS middleware, it adds the CORS
-    headers of a simple GET itself.
+    its middleware stack and FastAPI's routing, dependency solving, validation and response
+    classes, which are most of a request's cost once the bytes are cached (and about a
+    third of a post's). The answers are the routes' own: reads call thread_reply /
+    counts_reply, posts call comments.submit with what CommentIn would have produced. The
+    routes stay for OpenAPI and answer anything this does not take, including every post
+    CommentIn would refuse, so validation errors have one source. Being outside the
+    middleware, it caps the body (body_limit) and adds CORS headers itself, as Starlette's
+    CORSMiddleware answers a request that is not a preflight.
     """
 
     def __init__(self, state: Any, allowed_origins: list[str]) -> None:
         self.state = state
         self.allowed_origins = frozenset(allowed_origins)
 
-    async def handle(self, scope: dict[str, Any], send: Any) -> bool:
-        """Answer the request and return True, or return False to let the app handle it."""
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return False
+    async def handle(self, scope: dict[str, Any], receive: Receive,
+                     send: Send) -> Receive | None:
+        """Answer the request and return None, or return the receive the app must use."""
+        method = scope["method"]
         path: str = scope["path"]
+        if method == "POST":
+            if (path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX)
+                    and _header(scope, b"content-type") in JSON_CONTENT_TYPES):
+                article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
+                if article_id and "/" not in article_id:
+                    return await self._post(scope, receive, send, article_id)
+            return receive
+        if method != "GET":
+            return receive
         if path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX):
             article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
             if not article_id or "/" in article_id:
-                return False
+                return receive
             status, headers, body = thread_reply(self.state, article_id,
                                                  _header(scope, b"if-none-match"))
         elif path == "/api/counts":
@@ -317,20 +378,65 @@ class ReadFastPath:
             status, headers, body = counts_reply(self.state,
                                                  [v for k, v in query if k == "article"])
         else:
-            return False
+            return receive
+        await self._answer(scope, send, status, headers, body)
+        return None
+
+    async def _post(self, scope: dict[str, Any], receive: Receive, send: Send,
+                    article_id: str) -> Receive | None:
+        state = self.state
+        limit = state.settings.max_body_bytes
+        try:
+            body = await read_body(scope, receive, limit)
+        except BodyTooLarge:
+            await self._answer(scope, send, 413, [("Content-Type", JSON_TYPE),
+                                                  ("Connection", "close")],
+                               too_large_body(limit))
+            return None
+        if body is None:  # the client went away
+            return None
+        data = well_typed_post(body)
+        if data is None:
+            return replay(body, receive)
+        client = scope.get("client")
+        client_ip = spam.client_ip(client[0] if client else None,
+                                   _header(scope, b"x-forwarded-for"),
+                                   state.settings.trusted_proxies)
+        try:
+            result = await run_in_threadpool(
+                comments.submit, state.database, state.settings, state.keyring, state.catalog,
+                article_id, data, client_ip,
+            )
+        except CommentError as exc:
+            headers = [("Content-Type", JSON_TYPE)]
+            if isinstance(exc, comments.RateLimited):
+                headers.append(("Retry-After", str(exc.retry_after)))
+            await self._answer(scope, send, exc.status_code, headers,
+                               _json_bytes({"detail": exc.detail, "errors": exc.errors or {}}))
+            return None
+        except Exception:
+            # As Starlette's error middleware answers; the server logs the traceback.
+            await self._answer(scope, send, 500, [("Content-Type", "text/plain; charset=utf-8")],
+                               NOT_ANSWERED)
+            raise
+        await self._answer(scope, send, 202, [("Content-Type", JSON_TYPE)], _json_bytes(
+            {"id": result.id, "status": result.status, "message": result.message,
+             "crisis_message": result.crisis_message}))
+        return None
+
+    async def _answer(self, scope: dict[str, Any], send: Send, status: int,
+                      headers: list[tuple[str, str]], body: bytes) -> None:
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         if status != 304:
             raw.append((b"content-length", str(len(body)).encode()))
         raw.append((b"vary", b"Origin"))
         origin = _header(scope, b"origin")
         if origin is not None:
-            # As Starlette's CORSMiddleware answers a simple request.
             if origin in self.allowed_origins:
                 raw.append((b"access-control-allow-origin", origin.encode("latin-1")))
             raw.append((b"access-control-expose-headers", b"ETag, Retry-After"))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
-        return True
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

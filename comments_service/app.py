@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,9 +15,10 @@ from sqlalchemy import text
 
 from . import __version__ as package_version
 from . import baker
-from .api import ReadFastPath, validation_error_response
+from .api import FastPath, validation_error_response
 from .api import router as api_router
 from .background import BackgroundJobs
+from .body_limit import BodySizeLimit
 from .cache import ThreadCache
 from .catalog import Catalog
 from .config import Settings
@@ -30,83 +30,11 @@ from .mail_links import router as mail_links_router
 from .privacy import Keyring
 from .staff import router as staff_router
 
-# Paths whose POST bodies are capped at settings.max_body_bytes.
-LIMITED_PREFIXES = ("/api/", "/comments")
-
-
-class BodySizeLimit:
-    """Answers 413 to comment posts over max_body_bytes, by header and by bytes received.
-
-    The body is buffered (it is small by definition) so a lying or absent Content-Length
-    cannot slip a large body past the check.
-    """
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in ("POST", "PUT", "PATCH")
-            or not scope["path"].startswith(LIMITED_PREFIXES)
-        ):
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.max_bytes:
-                    await self._too_large(send)
-                    return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, send: Any) -> None:
-        payload = json.dumps({
-            "detail": f"The request is too large (at most {self.max_bytes:,} bytes).",
-            "errors": {"body": "Comment is far too long."},
-        }).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        (b"connection", b"close")],
-        })
-        await send({"type": "http.response.body", "body": payload})
-
 
 class CommentsApp(FastAPI):
-    """FastAPI, with the hot public reads answered before the middleware stack."""
+    """FastAPI, with the hot public requests answered before the middleware stack."""
 
-    fast_path: ReadFastPath | None = None
+    fast_path: FastPath | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.fast_path is not None and scope["type"] == "http":
@@ -118,13 +46,17 @@ class CommentsApp(FastAPI):
                 await send(message)
 
             try:
-                if await self.fast_path.handle(scope, tracked_send):
-                    return
+                handled = await self.fast_path.handle(scope, receive, tracked_send)
             except Exception:
                 # Let the full stack answer (and report) whatever went wrong, unless a
-                # response already began.
+                # response already began. (A post's body is never read twice: the fast
+                # path answers every failure after reading it itself.)
                 if started:
                     raise
+            else:
+                if handled is None:
+                    return
+                receive = handled
         await super().__call__(scope, receive, send)
 
 
@@ -183,7 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.keyring = Keyring(secret)
     app.state.catalog = Catalog(settings.docs_dir)
     app.state.thread_cache = thread_cache
-    app.fast_path = ReadFastPath(app.state, cors_origins(settings))
+    app.fast_path = FastPath(app.state, cors_origins(settings))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,6 +16,7 @@ from service_support import (
     OPEN,
     OTHER,
     app_client,
+    payload,
     post,
     post_approved,
     with_docs,
@@ -225,3 +226,67 @@ def test_every_write_is_logged_as_json_without_the_email(
                             "This helped me understand what was going on in my sessions.")}]
     assert "hidden.address" not in caplog.text
     assert CLIENT_IP not in caplog.text
+
+
+def test_fast_post_path_answers_exactly_as_the_route(
+    backend_settings: Settings, tmp_path: Path
+) -> None:
+    settings = with_docs(backend_settings, tmp_path, rate_limit_count=1000, max_body_bytes=4000)
+    site, evil = {"Origin": "http://testserver"}, {"Origin": "https://evil.example"}
+    compared = ("content-type", "content-length", "vary", "retry-after",
+                "access-control-allow-origin", "access-control-expose-headers")
+
+    def answers(client: TestClient, run: str) -> list[tuple]:
+        parent = post_approved(client, body=f"A parent ({run}).")
+        cases: list[tuple[str, dict, dict]] = [
+            (OPEN, {"body": f"Plain ({run})."}, site),
+            (OPEN, {"body": f"From elsewhere ({run})."}, evil),
+            (OPEN, {"body": f"Plain ({run})."}, site),  # the same again: 409
+            (OPEN, {"body": f"I want to end my life ({run})."}, {}),
+            (OPEN, {"body": f"A reply ({run}).", "parent_id": parent, "notify": True}, site),
+            (OPEN, {"body": f"To nothing ({run}).", "parent_id": 10**9}, {}),
+            (OPEN, {"body": f"Bad email ({run}).", "email": "not an address"}, site),
+            (OPEN, {"body": f"Typed wrong ({run}).", "notify": "yes"}, site),
+            (OPEN, {"body": f"No terms ({run}).", "accept_terms": None}, {}),
+            (OPEN, {"body": f"Honeypot ({run}).", "website": "http://spam.example"}, {}),
+            (OPEN, {"body": "x" * 5000}, site),  # over max_body_bytes: 413
+            (CLOSED, {"body": f"Closed ({run})."}, {}),
+            (HIDDEN, {"body": f"Hidden ({run})."}, {}),
+            ("no-such-article", {"body": f"Nowhere ({run})."}, {}),
+        ]
+        out = []
+        for article, fields, headers in cases:
+            body = {k: v for k, v in payload(**fields).items() if v is not None}
+            response = client.post(f"/api/articles/{article}/comments", json=body,
+                                   headers=headers)
+            out.append(_answer(response, run, compared))
+        for raw in (b"{not json", b"[1, 2]"):
+            response = client.post(f"/api/articles/{OPEN}/comments", content=raw,
+                                   headers={"Content-Type": "application/json", **site})
+            out.append(_answer(response, run, compared))
+        return out
+
+    with app_client(settings) as client:
+        fast = answers(client, "fast")
+        client.app.fast_path = None
+        routed = answers(client, "routed")
+        stored_bodies = [c.body for c in stored(client)]
+
+    assert fast == routed
+    assert [status for status, *_ in fast][:5] == [202, 202, 409, 202, 202]
+    assert "Plain (fast)." in stored_bodies and "Plain (routed)." in stored_bodies
+
+
+def _answer(response, run: str, compared: tuple[str, ...]) -> tuple:  # type: ignore[no-untyped-def]
+    """Status, JSON body (without the new id, with this run's tag removed) and headers."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    if isinstance(body, dict):
+        body.pop("id", None)
+        body = json.loads(json.dumps(body).replace(run, "RUN"))
+    headers = {name: response.headers.get(name) for name in compared}
+    if headers["content-length"] and isinstance(body, dict):
+        headers["content-length"] = "compared as JSON"
+    return response.status_code, body, headers
