@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import spam, urgency
@@ -44,6 +44,21 @@ FIELD_LABELS = {
 
 # Core, not the ORM unit of work: a post inserts one row and needs back only its id.
 _INSERT_COMMENT = insert(Comment.__table__)
+# The same row, stored only when spam.ADMISSION holds: INSERT ... SELECT <the values>
+# WHERE <under the rate limit and not a duplicate> RETURNING id.
+_ADMITTED_COLUMNS = ("article_id", "parent_id", "depth", "author_name", "email_encrypted",
+                     "email_hash", "body", "body_html", "body_hash", "status", "urgent",
+                     "is_staff", "created_at", "updated_at", "ip_hash", "notify", "erased",
+                     "notified")
+_ADMITTED_INSERT = (
+    insert(Comment.__table__)
+    .from_select(
+        _ADMITTED_COLUMNS,
+        select(*(bindparam(name, type_=Comment.__table__.c[name].type)
+                 for name in _ADMITTED_COLUMNS)).where(spam.ADMISSION),
+    )
+    .returning(Comment.__table__.c.id)
+)
 
 PENDING_MESSAGE = (
     "Thank you. Your comment was received and is awaiting moderation; it will appear once "
@@ -265,38 +280,51 @@ def submit(
     email_encrypted = keyring.encrypt_email(submission.email)
     email_hash = keyring.email_hash(submission.email)
 
+    row = {
+        "article_id": article_id,
+        "author_name": submission.author,
+        "email_encrypted": email_encrypted,
+        "email_hash": email_hash,
+        "body": submission.body,
+        "body_html": body_html,
+        "body_hash": fingerprint,
+        "status": CommentStatus.PENDING,
+        "urgent": urgent,
+        "is_staff": False,
+        "created_at": now,
+        "updated_at": now,
+        "ip_hash": ip_hash,
+        "notify": submission.notify,
+        "erased": False,
+        "notified": False,
+    }
     with database.write() as session:
-        parent_id, depth = _resolve_parent(session, article_id, submission.parent_id)
-        retry_after = spam.rate_limit_retry_after(
-            session, ip_hash, settings.rate_limit_count, settings.rate_limit_window_seconds, now
-        )
-        if retry_after is not None:
-            raise RateLimited(retry_after)
-        if spam.is_duplicate(session, article_id, fingerprint):
-            raise DuplicateComment(
-                "This comment has already been posted on this article.",
-                {"body": "You have already posted this comment here; it is awaiting "
-                         "moderation or already published."},
+        row["parent_id"], row["depth"] = _resolve_parent(session, article_id,
+                                                         submission.parent_id)
+        spam.lock_address(session, ip_hash)
+        connection = session.connection()
+        # Stored only if under the rate limit and not a duplicate, in one statement.
+        comment_id = connection.execute(_ADMITTED_INSERT, {
+            **row, "limit": settings.rate_limit_count,
+            "since": spam.window_start(now, settings.rate_limit_window_seconds),
+        }).scalar_one_or_none()
+        if comment_id is None:
+            # Refused: say why, rate limit first. Nothing else writes this address's rows
+            # meanwhile (the lock); were neither check to fail now, the post is stored.
+            retry_after = spam.rate_limit_retry_after(
+                session, ip_hash, settings.rate_limit_count,
+                settings.rate_limit_window_seconds, now,
             )
-        inserted = session.connection().execute(_INSERT_COMMENT, {
-            "article_id": article_id,
-            "parent_id": parent_id,
-            "depth": depth,
-            "author_name": submission.author,
-            "email_encrypted": email_encrypted,
-            "email_hash": email_hash,
-            "body": submission.body,
-            "body_html": body_html,
-            "body_hash": fingerprint,
-            "status": CommentStatus.PENDING,
-            "urgent": urgent,
-            "is_staff": False,
-            "created_at": now,
-            "updated_at": now,
-            "ip_hash": ip_hash,
-            "notify": submission.notify,
-        })
-        comment_id = inserted.inserted_primary_key[0]
+            if retry_after is not None:
+                raise RateLimited(retry_after)
+            if spam.is_duplicate(session, article_id, fingerprint):
+                raise DuplicateComment(
+                    "This comment has already been posted on this article.",
+                    {"body": "You have already posted this comment here; it is awaiting "
+                             "moderation or already published."},
+                )
+            comment_id = connection.execute(_INSERT_COMMENT, row).inserted_primary_key[0]
+    parent_id = row["parent_id"]
     # Pending comments change nothing the public sees, so no touch_thread here.
     log_write("comment.submitted", comment_id=comment_id, article_id=article_id,
               parent_id=parent_id, urgent=urgent, notify=submission.notify,

@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from .models import Comment, CommentStatus
 from .render import find_urls
 
-# Every post runs these two queries; built once with bound parameters, because building a
-# statement costs more than running it on an indexed table.
+# Every post checks these (as ADMISSION below; the queries themselves only to say why a
+# post was refused); built once with bound parameters, because building a statement costs
+# more than running it on an indexed table.
 _COMMENTS = Comment.__table__
 _LIVE_WITH_BODY = (
     select(_COMMENTS.c.id)
@@ -36,9 +37,20 @@ _LIVE_WITH_BODY = (
     )
     .limit(1)
 )
-_RECENT_FROM_ADDRESS = select(func.count(_COMMENTS.c.id), func.min(_COMMENTS.c.created_at)).where(
+_FROM_ADDRESS_SINCE = (
     _COMMENTS.c.ip_hash == bindparam("ip_hash"), _COMMENTS.c.created_at > bindparam("since")
 )
+_RECENT_FROM_ADDRESS = select(
+    func.count(_COMMENTS.c.id), func.min(_COMMENTS.c.created_at)
+).where(*_FROM_ADDRESS_SINCE)
+# Both checks as one condition, for an INSERT ... SELECT that stores the comment only when
+# they pass (comments.submit): one statement where there were three. Its parameters are
+# those of the two queries plus "limit".
+ADMISSION: ColumnElement[bool] = (
+    select(func.count(_COMMENTS.c.id)).where(*_FROM_ADDRESS_SINCE).scalar_subquery()
+    < bindparam("limit")
+) & ~_LIVE_WITH_BODY.exists()
+_ADDRESS_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 HONEYPOT_FIELD = "website"
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name, not a secret
@@ -130,20 +142,31 @@ def _sign(key: bytes, payload: str) -> str:
 # Rate limit ------------------------------------------------------------------------------
 
 
+def lock_address(session: Session, ip_hash: str) -> None:
+    """Make concurrent posts from one address count one after another.
+
+    Call it in the write transaction that stores the comment, before counting. On
+    PostgreSQL a transaction-scoped advisory lock per IP hash orders posts from one address
+    even through different service processes; SQLite's IMMEDIATE write transactions
+    already serialise every writer.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(_ADDRESS_LOCK, {"key": int(ip_hash[:15], 16)})
+
+
+def window_start(now: datetime, window_seconds: int) -> datetime:
+    """The oldest post time that still counts against the rate limit."""
+    return now - timedelta(seconds=window_seconds)
+
+
 def rate_limit_retry_after(
     session: Session, ip_hash: str, limit: int, window_seconds: int, now: datetime
 ) -> int | None:
     """Seconds until this IP hash may post again, or None when it is under the limit.
 
-    Call it inside the write transaction that stores the comment. On PostgreSQL a
-    transaction-scoped advisory lock per IP hash makes concurrent posts from one address
-    (even through different service processes) count one after another; SQLite's IMMEDIATE
-    write transactions already serialise every writer.
+    Call it inside the write transaction that stores the comment, after lock_address.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        lock_key = int(ip_hash[:15], 16)
-        session.execute(select(func.pg_advisory_xact_lock(lock_key)))
-    since = now - timedelta(seconds=window_seconds)
+    since = window_start(now, window_seconds)
     count, oldest = session.connection().execute(
         _RECENT_FROM_ADDRESS, {"ip_hash": ip_hash, "since": since}
     ).one()
