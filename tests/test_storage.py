@@ -9,12 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import make_settings
 from service_support import OPEN, Server, app_client, payload, post, with_docs
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import OperationalError
 
+from comments_service import db as db_module
 from comments_service.app import create_app
 from comments_service.cli import main
 from comments_service.config import Settings
@@ -205,3 +209,34 @@ def test_served_logs_are_json_without_emails(settings: Settings, tmp_path: Path)
     assert "logged.never" not in log
     assert "127.0.0.1" not in "\n".join(
         line for line in log.splitlines() if "comment.submitted" in line)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle_long_enough", [True, False], ids=["idle", "in-use"])
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(
+    pg_server: str, pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    idle_long_enough: bool,
+) -> None:
+    # As a PostgreSQL restart does to every pooled connection. Only connections left idle
+    # are checked before use (not every checkout: that costs a round trip per post).
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0 if idle_long_enough else 1e9)
+    database = Database(make_settings(tmp_path, database_url=pg_database_url))
+    try:
+        with database.read() as session:
+            first = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+
+        if idle_long_enough:
+            with database.read() as session:
+                second = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            assert second != first
+        else:
+            # The cost of not checking a connection in steady use: the first statement on it
+            # fails, and the pool replaces every connection it holds.
+            with pytest.raises(OperationalError), database.read() as session:
+                session.execute(text("SELECT 1"))
+            with database.read() as session:
+                assert session.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        database.dispose()
