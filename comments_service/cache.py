@@ -27,7 +27,8 @@ from .db import Database
 
 # Distinct lists of ids whose counts answer is kept (index pages ask for a few lists).
 COUNT_BODIES = 256
-_VERSION_SQL = "SELECT version FROM thread_versions WHERE article_id = {p}"
+# Thread versions a reader remembers between commits (SQLite only; see VersionReader).
+MAX_KNOWN_VERSIONS = 8192
 _VERSIONS_SQL = "SELECT article_id, version FROM thread_versions WHERE article_id IN ({ps})"
 
 
@@ -45,7 +46,10 @@ class VersionReader:
     """Reads thread versions over one autocommit DBAPI connection kept for the purpose.
 
     Autocommit makes each read a single round trip (no BEGIN/ROLLBACK, no pool ping). The
-    connection is reopened once if the database dropped it.
+    connection is reopened once if the database dropped it. On SQLite, versions already read
+    are remembered for as long as ``PRAGMA data_version`` stays the same: SQLite changes it
+    whenever any other connection, in any process, commits to the file, and this connection
+    never writes, so an unchanged value means no version can have moved.
     """
 
     def __init__(self, database: Database) -> None:
@@ -53,34 +57,54 @@ class VersionReader:
         self._lock = threading.Lock()
         self._connection: Any = None
         self._placeholder = "?" if database.is_sqlite else "%s"
+        self._data_version: int | None = None
+        self._known: dict[str, int] = {}
 
     def version(self, article_id: str) -> int:
-        sql = _VERSION_SQL.format(p=self._placeholder)
-        rows = self._query(sql, (article_id,))
-        return int(rows[0][0]) if rows else 0
+        return self.versions([article_id])[article_id]
 
     def versions(self, article_ids: list[str]) -> dict[str, int]:
         if not article_ids:
             return {}
-        sql = _VERSIONS_SQL.format(ps=", ".join([self._placeholder] * len(article_ids)))
-        found = {str(a): int(v) for a, v in self._query(sql, tuple(article_ids))}
-        return {article_id: found.get(article_id, 0) for article_id in article_ids}
+        with self._lock:
+            known = self._current_known()
+            missing = [a for a in dict.fromkeys(article_ids) if a not in known]
+            if missing:
+                sql = _VERSIONS_SQL.format(ps=", ".join([self._placeholder] * len(missing)))
+                found = {str(a): int(v) for a, v in self._query(sql, tuple(missing))}
+                for article_id in missing:
+                    known[article_id] = found.get(article_id, 0)
+                if len(known) > MAX_KNOWN_VERSIONS:
+                    known.clear()
+                    known.update((a, found.get(a, 0)) for a in missing)
+            return {article_id: known[article_id] for article_id in article_ids}
+
+    def _current_known(self) -> dict[str, int]:
+        """The versions still known to be current (always none on PostgreSQL)."""
+        if not self._database.is_sqlite:
+            self._known.clear()
+            return self._known
+        data_version = self._query("PRAGMA data_version", ())[0][0]
+        if data_version != self._data_version:
+            self._known.clear()
+            self._data_version = data_version
+        return self._known
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            for attempt in (1, 2):
+        # Called with self._lock held.
+        for attempt in (1, 2):
+            try:
+                connection = self._connect()
+                cursor = connection.cursor()
                 try:
-                    connection = self._connect()
-                    cursor = connection.cursor()
-                    try:
-                        cursor.execute(sql, params)
-                        return list(cursor.fetchall())
-                    finally:
-                        cursor.close()
-                except self._database.engine.dialect.loaded_dbapi.Error:
-                    self._discard()
-                    if attempt == 2:
-                        raise
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except self._database.engine.dialect.loaded_dbapi.Error:
+                self._discard()
+                if attempt == 2:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _connect(self) -> Any:
@@ -97,6 +121,9 @@ class VersionReader:
         return self._connection
 
     def _discard(self) -> None:
+        # data_version values are per connection: a new one starts with nothing known.
+        self._data_version = None
+        self._known.clear()
         if self._connection is not None:
             # Already broken; closing is a courtesy, reopening is the fix.
             with contextlib.suppress(Exception):

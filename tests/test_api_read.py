@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,8 +23,10 @@ from service_support import (
     set_status,
     with_docs,
 )
+from sqlalchemy import text
 
 from comments_service import render, threads
+from comments_service.api import article_params
 from comments_service.cache import ThreadCache
 from comments_service.config import Settings
 from comments_service.db import Database
@@ -258,14 +261,13 @@ def test_healthz_reports_ok(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_healthz_reports_a_broken_database(settings: Settings, tmp_path: Path) -> None:
-    with app_client(with_docs(settings, tmp_path)) as client:
-        database = client.app.state.database
-        database.dispose()
-        db_file = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
-        for suffix in ("-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-        db_file.write_bytes(b"this is not a database file" * 100)
+def test_healthz_reports_a_broken_database(backend_settings: Settings, tmp_path: Path) -> None:
+    with app_client(with_docs(backend_settings, tmp_path)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        # The comments table gone, as after a botched restore. (Overwriting the SQLite file
+        # instead is not seen by a connection that still holds the old WAL open.)
+        with client.app.state.database.write() as session:
+            session.execute(text("ALTER TABLE comments RENAME TO comments_elsewhere"))
 
         response = client.get("/healthz")
 
@@ -361,3 +363,41 @@ def test_thread_cache_keeps_to_its_byte_budget_and_stays_correct(database: Datab
         assert cache.counts(articles) == dict.fromkeys(articles, 1)
     finally:
         cache.close()
+
+
+@pytest.mark.parametrize("query", [
+    "article=a&article=b", "", "article=", "article", "x=1&article=a%20b&article=c+d",
+    "articl%65=z&article=%2F", "&&article=a&", "article=a=b", "Article=a", "article=%C3%A9",
+])
+def test_counts_query_is_read_as_parse_qsl_reads_it(query: str) -> None:
+    expected = [value for name, value in parse_qsl(query, keep_blank_values=True)
+                if name == "article"]
+    assert article_params(query) == expected
+
+
+def test_cached_versions_follow_a_commit_from_another_connection(
+    settings: Settings, database: Database
+) -> None:
+    # Another Database on the same file stands in for another service process.
+    with database.write() as session:
+        session.add(Comment(article_id="shared", author_name="A", body="x",
+                            body_html="<p>x</p>", status=CommentStatus.APPROVED))
+        threads.touch_thread(session, "shared")
+    cache = ThreadCache(database)
+    other = Database(settings)
+    try:
+        assert cache.counts(["shared", "quiet"]) == {"shared": 1, "quiet": 0}
+        before = cache.thread("shared").etag
+        assert cache.thread("shared").etag == before  # served from what it remembers
+
+        with other.write() as session:
+            session.add(Comment(article_id="shared", author_name="B", body="y",
+                                body_html="<p>y</p>", status=CommentStatus.APPROVED))
+            threads.touch_thread(session, "shared")
+
+        assert cache.counts(["shared", "quiet"]) == {"shared": 2, "quiet": 0}
+        assert cache.thread("shared").etag != before
+        assert cache.thread("shared").count == 2
+    finally:
+        cache.close()
+        other.dispose()
