@@ -84,3 +84,14 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
         url = request.getfixturevalue("pg_database_url")
         return make_settings(tmp_path, database_url=url)
     return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def real_site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The repository's own site, built once and served over HTTP on 127.0.0.1."""
+    from site_support import real_site, served
+
+    result = real_site(tmp_path_factory)
+    assert result.returncode == 0, result.output
+    with served(result.site_dir) as url:
+        yield url

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from browser_support import axe_violations, launched_chromium, require_axe
-from site_support import real_site, served
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    result = real_site(tmp_path_factory)
-    assert result.returncode == 0, result.output
-    with served(result.site_dir) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +28,6 @@ def page_violations(browser, url: str, scheme: str) -> list[dict]:  # type: igno
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["therapeutic-impasse/", ""], ids=["article", "home"])
 def test_page_has_no_axe_violations(  # type: ignore[no-untyped-def]
-    browser, base_url: str, path: str, scheme: str
+    browser, real_site_url: str, path: str, scheme: str
 ) -> None:
-    assert page_violations(browser, base_url + path, scheme) == []
+    assert page_violations(browser, real_site_url + path, scheme) == []

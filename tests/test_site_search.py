@@ -6,25 +6,15 @@ first page view; overrides/assets/javascripts/search-on-demand.js holds that req
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from browser_support import launched_chromium
-from site_support import real_site, served
 
 pytestmark = pytest.mark.browser
 
 ARTICLE = "therapeutic-impasse/"
 INDEX = "search/search_index.json"
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    result = real_site(tmp_path_factory)
-    assert result.returncode == 0, result.output
-    with served(result.site_dir) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +46,8 @@ def first_result(page: Any) -> str:
     return item.inner_text()
 
 
-def test_keyboard_search_loads_the_index_on_demand_and_finds_articles(browser, base_url):  # type: ignore[no-untyped-def]
-    context, page, requested = open_page(browser, base_url + ARTICLE, mobile=False)
+def test_keyboard_search_loads_the_index_on_demand_and_finds_articles(browser, real_site_url):  # type: ignore[no-untyped-def]
+    context, page, requested = open_page(browser, real_site_url + ARTICLE, mobile=False)
     try:
         page.wait_for_timeout(300)  # the bundle has started and asked for what it wants
         assert not index_requested(requested)
@@ -69,8 +59,8 @@ def test_keyboard_search_loads_the_index_on_demand_and_finds_articles(browser, b
         context.close()
 
 
-def test_search_button_on_a_phone_loads_the_index(browser, base_url):  # type: ignore[no-untyped-def]
-    context, page, requested = open_page(browser, base_url, mobile=True)
+def test_search_button_on_a_phone_loads_the_index(browser, real_site_url):  # type: ignore[no-untyped-def]
+    context, page, requested = open_page(browser, real_site_url, mobile=True)
     try:
         assert not index_requested(requested)
         page.locator("label.md-header__button[for='__search']").click()
@@ -81,8 +71,8 @@ def test_search_button_on_a_phone_loads_the_index(browser, base_url):  # type: i
         context.close()
 
 
-def test_arriving_from_a_search_result_still_highlights_the_terms(browser, base_url):  # type: ignore[no-untyped-def]
-    context, page, requested = open_page(browser, base_url + ARTICLE + "?h=therapist",
+def test_arriving_from_a_search_result_still_highlights_the_terms(browser, real_site_url):  # type: ignore[no-untyped-def]
+    context, page, requested = open_page(browser, real_site_url + ARTICLE + "?h=therapist",
                                          mobile=False)
     try:
         page.locator("mark[data-md-highlight]").first.wait_for()
