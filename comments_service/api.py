@@ -293,7 +293,7 @@ def counts_reply(state: Any, article_ids: list[str]) -> tuple[int, list[tuple[st
 
 THREAD_PREFIX = "/api/articles/"
 THREAD_SUFFIX = "/comments"
-NOT_ANSWERED = b"Internal Server Error"
+SERVER_ERROR_BODY = b"Internal Server Error"
 
 # The JSON types CommentIn accepts (strict), by field; the first tuple entry is the default
 # when the field is absent, REQUIRED when it must be there.
@@ -339,8 +339,8 @@ class FastPath:
 
     Every article view reads its thread, so the app (app.CommentsApp) tries this before
     its middleware stack and FastAPI's routing, dependency solving, validation and response
-    classes, which are most of a request's cost once the bytes are cached (and about a
-    third of a post's). The answers are the routes' own: reads call thread_reply /
+    classes, which are most of a read's cost once the bytes are cached (and about a
+    fifth of a post's). The answers are the routes' own: reads call thread_reply /
     counts_reply, posts call comments.submit with what CommentIn would have produced. The
     routes stay for OpenAPI and answer anything this does not take, including every post
     CommentIn would refuse, so validation errors have one source. Being outside the
@@ -415,7 +415,7 @@ class FastPath:
         except Exception:
             # As Starlette's error middleware answers; the server logs the traceback.
             await self._answer(scope, send, 500, [("Content-Type", "text/plain; charset=utf-8")],
-                               NOT_ANSWERED)
+                               SERVER_ERROR_BODY)
             raise
         await self._answer(scope, send, 202, [("Content-Type", JSON_TYPE)], _json_bytes(
             {"id": result.id, "status": result.status, "message": result.message,
