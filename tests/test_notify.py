@@ -24,7 +24,7 @@ from comments_service import notify
 from comments_service.app import create_app
 from comments_service.catalog import Catalog
 from comments_service.db import Database
-from comments_service.models import CommentStatus, EmailSubscriber, OutboxMail, utcnow
+from comments_service.models import Comment, CommentStatus, EmailSubscriber, OutboxMail, utcnow
 from comments_service.moderation import Actor, Moderation
 from comments_service.privacy import Keyring
 from comments_service.schema import upgrade
@@ -344,9 +344,13 @@ def test_nothing_is_queued_or_sent_without_smtp(tmp_path: Path, box: Mailbox) ->
     settings = make_settings(tmp_path, moderator_emails=MODERATORS, notify_interval_seconds=0)
     app = create_app(settings)
     comment_id = add_comment(app.state.database, urgent=True, notify=True)
+    later = add_comment(app.state.database, body="Another one.")
     assert run(app) == notify.SendReport()
     moderation(app).approve(comment_id, OPERATOR)
     with app.state.database.read() as session:
+        # Marked handled, so mail turned on later does not go out about old comments.
+        assert set(session.scalars(select(Comment.notified).where(
+            Comment.id.in_([comment_id, later])))) == {True}
         assert session.scalars(select(OutboxMail)).all() == []
         assert session.scalars(select(EmailSubscriber)).all() == []
     assert box.received == []

@@ -240,3 +240,19 @@ def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(
                 assert session.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_plans_each_run_for_the_table_as_it_is(
+    pg_database_url: str, tmp_path: Path
+) -> None:
+    # A generic plan made while the table was empty would keep scanning it whole; see
+    # db._plan_each_execution. The setting must survive the pool's rollback on return.
+    database = Database(make_settings(tmp_path, database_url=pg_database_url))
+    try:
+        for _ in range(2):
+            with database.read() as session:
+                mode = session.execute(text("SHOW plan_cache_mode")).scalar_one()
+                assert mode == "force_custom_plan"
+    finally:
+        database.dispose()
