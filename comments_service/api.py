@@ -94,13 +94,6 @@ def error_response(
                         headers=headers)
 
 
-def comment_error_response(exc: CommentError) -> JSONResponse:
-    headers = None
-    if isinstance(exc, comments.RateLimited):
-        headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(exc.status_code, exc.detail, exc.errors, headers)
-
-
 _TYPE_MESSAGES = {
     "missing": "{label} is required.",
     "string_type": "{label} must be text.",
@@ -206,22 +199,11 @@ async def get_thread(article_id: str, request: Request) -> Response:
         **_ERRORS,
     },
 )
-async def post_comment(article_id: str, payload: CommentIn, request: Request) -> JSONResponse:
+async def post_comment(article_id: str, payload: CommentIn, request: Request) -> Response:
     """Stores the comment as pending and answers 202; it shows once a moderator approves it."""
-    state = request.app.state
-    data: dict[str, Any] = payload.model_dump()
-    try:
-        result = await run_in_threadpool(
-            comments.submit, state.database, state.settings, state.keyring, state.catalog,
-            article_id, data, request_client_ip(request),
-        )
-    except CommentError as exc:
-        return comment_error_response(exc)
-    return JSONResponse(
-        {"id": result.id, "status": result.status, "message": result.message,
-         "crisis_message": result.crisis_message},
-        status_code=202,
-    )
+    status, headers, body = await post_reply(request.app.state, article_id,
+                                             payload.model_dump(), request_client_ip(request))
+    return Response(body, status_code=status, headers=dict(headers))
 
 
 @router.get(
@@ -249,7 +231,7 @@ JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=u
 
 
 def _json_bytes(content: Any) -> bytes:
-    """JSON as Starlette's JSONResponse renders it, so both paths send the same bytes."""
+    """JSON rendered as Starlette's JSONResponse renders it (the error answers use that)."""
     return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
                       separators=(",", ":")).encode("utf-8")
 
@@ -289,6 +271,27 @@ def counts_reply(state: Any, article_ids: list[str]) -> tuple[int, list[tuple[st
             known.append(article_id)
     body = state.thread_cache.counts_body(known)
     return 200, [("Content-Type", JSON_TYPE), ("Cache-Control", THREAD_CACHE_CONTROL)], body
+
+
+async def post_reply(
+    state: Any, article_id: str, data: dict[str, Any], client_ip: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for POST /api/articles/{article_id}/comments, given the
+    fields as CommentIn gives them: the comment is stored (202) or refused."""
+    try:
+        result = await run_in_threadpool(
+            comments.submit, state.database, state.settings, state.keyring, state.catalog,
+            article_id, data, client_ip,
+        )
+    except CommentError as exc:
+        headers = [("Content-Type", JSON_TYPE)]
+        if isinstance(exc, comments.RateLimited):
+            headers.append(("Retry-After", str(exc.retry_after)))
+        return exc.status_code, headers, _json_bytes({"detail": exc.detail,
+                                                      "errors": exc.errors or {}})
+    return 202, [("Content-Type", JSON_TYPE)], _json_bytes(
+        {"id": result.id, "status": result.status, "message": result.message,
+         "crisis_message": result.crisis_message})
 
 
 THREAD_PREFIX = "/api/articles/"
@@ -341,7 +344,7 @@ class FastPath:
     its middleware stack and FastAPI's routing, dependency solving, validation and response
     classes, which are most of a read's cost once the bytes are cached (and about a
     fifth of a post's). The answers are the routes' own: reads call thread_reply /
-    counts_reply, posts call comments.submit with what CommentIn would have produced. The
+    counts_reply, posts call post_reply with what CommentIn would have produced. The
     routes stay for OpenAPI and answer anything this does not take, including every post
     CommentIn would refuse, so validation errors have one source. Being outside the
     middleware, it caps the body (body_limit) and adds CORS headers itself, as Starlette's
@@ -401,25 +404,13 @@ class FastPath:
                                    _header(scope, b"x-forwarded-for"),
                                    state.settings.trusted_proxies)
         try:
-            result = await run_in_threadpool(
-                comments.submit, state.database, state.settings, state.keyring, state.catalog,
-                article_id, data, client_ip,
-            )
-        except CommentError as exc:
-            headers = [("Content-Type", JSON_TYPE)]
-            if isinstance(exc, comments.RateLimited):
-                headers.append(("Retry-After", str(exc.retry_after)))
-            await self._answer(scope, send, exc.status_code, headers,
-                               _json_bytes({"detail": exc.detail, "errors": exc.errors or {}}))
-            return None
+            status, headers, body = await post_reply(state, article_id, data, client_ip)
         except Exception:
             # As Starlette's error middleware answers; the server logs the traceback.
             await self._answer(scope, send, 500, [("Content-Type", "text/plain; charset=utf-8")],
                                SERVER_ERROR_BODY)
             raise
-        await self._answer(scope, send, 202, [("Content-Type", JSON_TYPE)], _json_bytes(
-            {"id": result.id, "status": result.status, "message": result.message,
-             "crisis_message": result.crisis_message}))
+        await self._answer(scope, send, status, headers, body)
         return None
 
     async def _answer(self, scope: dict[str, Any], send: Send, status: int,
