@@ -308,6 +308,29 @@ def test_reply_link_moves_the_form_under_the_comment(service, page):
     assert page.locator("form.cs-form input[name=parent_id]").input_value() == ""
 
 
+def test_a_reply_started_while_the_thread_loads_keeps_its_focus_and_text(service, page):
+    # The baked page lacks this comment, so the live load rebuilds the list around the
+    # form the reader is already typing in.
+    add_approved_comment(service, "Sam", "Reading this on a bad day helped.")
+    held = []
+    page.route("**/api/articles/*/comments", lambda route: held.append(route))
+    page.goto(service.article_url())
+    page.locator(".cs-comments[data-ready]").wait_for(state="attached")
+    first = page.locator("li.cs-item").first
+    first.locator("a.cs-reply").first.click()
+    page.keyboard.type("Thank you for writing")
+    assert held, "the thread request was not made"
+    assert "Reading this on a bad day" not in page.locator(".cs-thread").inner_text()
+
+    held[0].continue_()
+    page.locator(".cs-thread", has_text="Reading this on a bad day").wait_for()
+
+    assert first.locator("form.cs-form").count() == 1
+    assert page.evaluate("document.activeElement.id") == "cs-body"
+    page.keyboard.type(", it helped.")
+    assert page.locator("#cs-body").input_value() == "Thank you for writing, it helped."
+
+
 def test_the_same_flow_without_javascript(service, nojs_page, page):
     reader = nojs_page
     reader.goto(service.article_url())

@@ -131,10 +131,20 @@
         });
         return ol;
       };
+      // Moving a node blurs whatever is focused inside it: a reader who pressed Reply
+      // while this load was on its way would lose the caret in the textarea.
+      var active = document.activeElement;
+      var kept = active && thread.contains(active) ? active : null;
+      var caret = kept && typeof kept.selectionStart === "number" ?
+        [kept.selectionStart, kept.selectionEnd] : null;
       var fresh = build(roots, "cs-list");
       if (root) root.replaceWith(fresh);
       else thread.appendChild(fresh);
       if (!roots.length) fresh.remove();
+      if (kept && kept.isConnected && document.activeElement !== kept) {
+        kept.focus({ preventScroll: true });
+        if (caret) kept.setSelectionRange(caret[0], caret[1]);
+      }
     }
     var count = section.querySelector(".cs-count");
     count.setAttribute("data-count", comments.length);
