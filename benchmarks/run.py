@@ -255,6 +255,7 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     if args.memory_only:
         ws.stop(ours)
         isso_idle_memory(ws, results, isso_bin, api_articles)
+        stack_floor_memory(ws, results)
         return
     if args.site_only:
         ws.stop(ours)
@@ -394,6 +395,22 @@ def isso_idle_memory(ws: servers.Workspace, results: Results, isso_bin: Path,
         measure_memory(results, "isso (gunicorn 2 workers)", "idle", isso)
         ws.stop(isso)
         return
+
+
+def stack_floor_memory(ws: servers.Workspace, results: Results) -> None:
+    """Idle memory of the stack alone: granian serving apps with none of our code."""
+    from benchlib.stack_floor import LAYERS
+
+    for layer, what in LAYERS.items():
+        log(f"stack floor: {layer} ({what})")
+        floor, port = servers.start_floor(ws, layer)
+        results.settings.append(f"floor  {layer}: {what}; {floor.settings}")
+        # Answer a few requests first, as ours and Isso did while being seeded.
+        for _ in range(20):
+            servers.http("GET", f"http://127.0.0.1:{port}/")
+        time.sleep(2)
+        measure_memory(results, f"stack floor: {layer}", "idle", floor)
+        ws.stop(floor)
 
 
 def post_held(base: str, article_id: str, text: str) -> int:

@@ -323,6 +323,22 @@ def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
     return managed, port
 
 
+def start_floor(ws: Workspace, layer: str) -> tuple[procs.Managed, int]:
+    """Serve one of benchlib/stack_floor.py's apps as `comments-service serve` serves ours."""
+    port = procs.free_port()
+    argv = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "2", "--loop", "uvloop", "--http", "1",
+            "--no-ws", "--no-access-log", "--log-level", "warning", "--factory",
+            f"benchlib.stack_floor:{layer}"]
+    env = {**os.environ, "PYTHONPATH": str(BENCH_DIR)}
+    managed = ws.start(f"floor-{layer}", argv, env=env, cwd=ws.root,
+                       settings=f"granian --workers 2 --loop uvloop --http 1 "
+                       f"benchlib.stack_floor:{layer}")
+    procs.wait_http(f"http://127.0.0.1:{port}/", managed, timeout=60)
+    procs.wait_workers(managed, 3)
+    return managed, port
+
+
 def seed_ours(base: str, config: OursConfig, article_ids: list[str]) -> dict[str, list[int]]:
     """Post the thread through the API, then approve with the moderation verb.
 
