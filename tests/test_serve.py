@@ -94,11 +94,15 @@ def stop_with_sigterm(server: Server) -> None:
     server.process.send_signal(signal.SIGTERM)
     try:
         # Well under the supervisor's kill timeout: the workers stop, nobody kills them.
-        assert server.process.wait(timeout=15) == 0
+        status: int | None = server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        status = None
     finally:
         server.stop()
+    log = server.log.read_text(errors="replace")
+    assert status == 0, f"the service ended with {status}; its log:\n{log}"
     for worker in workers:
-        assert not Path(f"/proc/{worker}").exists()
+        assert not Path(f"/proc/{worker}").exists(), f"worker {worker} outlived it:\n{log}"
 
 
 def test_sigterm_while_the_workers_start_stops_every_worker(settings: Settings,
