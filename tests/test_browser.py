@@ -309,9 +309,6 @@ def test_reply_link_moves_the_form_under_the_comment(service, page):
 
 
 def test_a_reply_started_while_the_thread_loads_keeps_its_focus_and_text(service, page):
-    # The baked page lacks this comment, so the live load rebuilds the list around the
-    # form the reader is already typing in.
-    add_approved_comment(service, "Sam", "Reading this on a bad day helped.")
     held = []
     page.route("**/api/articles/*/comments", lambda route: held.append(route))
     page.goto(service.article_url())
@@ -320,6 +317,9 @@ def test_a_reply_started_while_the_thread_loads_keeps_its_focus_and_text(service
     first.locator("a.cs-reply").first.click()
     page.keyboard.type("Thank you for writing")
     assert held, "the thread request was not made"
+    # Approved after the page was baked and before the held request reaches the service:
+    # the live load then rebuilds the list around the form the reader is typing in.
+    add_approved_comment(service, "Sam", "Reading this on a bad day helped.")
     assert "Reading this on a bad day" not in page.locator(".cs-thread").inner_text()
 
     held[0].continue_()
