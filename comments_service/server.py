@@ -48,12 +48,15 @@ def worker_app() -> Any:
     # flag in the supervisor's copied state: a SIGTERM that arrived while the app was still
     # being built was swallowed, and the worker then served on while the supervisor waited
     # for it to stop. Until granian installs the worker's own handlers, the default applies:
-    # a stop during start-up ends the worker at once.
+    # a stop during start-up ends the worker at once. The signals wait, blocked, while the
+    # handlers change: one arriving in between then meets the default, not a lost handler.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     stop_requested = inherited_stop_requested()
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     if stop_requested:
         os._exit(0)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         from .app import app_from_env
 
