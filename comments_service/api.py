@@ -237,7 +237,7 @@ def _json_bytes(content: Any) -> bytes:
 
 
 def _error_bytes(detail: str, errors: dict[str, str] | None = None) -> bytes:
-    return json.dumps({"detail": detail, "errors": errors or {}}).encode()
+    return _json_bytes({"detail": detail, "errors": errors or {}})
 
 
 def thread_reply(
@@ -287,8 +287,7 @@ async def post_reply(
         headers = [("Content-Type", JSON_TYPE)]
         if isinstance(exc, comments.RateLimited):
             headers.append(("Retry-After", str(exc.retry_after)))
-        return exc.status_code, headers, _json_bytes({"detail": exc.detail,
-                                                      "errors": exc.errors or {}})
+        return exc.status_code, headers, _error_bytes(exc.detail, exc.errors)
     return 202, [("Content-Type", JSON_TYPE)], _json_bytes(
         {"id": result.id, "status": result.status, "message": result.message,
          "crisis_message": result.crisis_message})
