@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 
 EVENTS = logging.getLogger("comments_service.events")
+# The levels `serve --log-level` takes; the CLI offers them without importing the server.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # Fields that must never reach a log line, whatever a caller passes.
 _FORBIDDEN_KEYS = re.compile(r"email|ip$|^ip_|password|token|secret", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.schema import upgrade
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS_DIR = REPO / "docs"

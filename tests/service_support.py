@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from comments_service import threads
-from comments_service.app import create_app
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus, StaffRole, StaffUser, utcnow
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.models import Comment, CommentStatus, StaffRole, StaffUser, utcnow
+from comments_service.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 OPEN = "open-article"
@@ -95,7 +95,7 @@ def set_status(database: Database, comment_id: int, status: CommentStatus) -> No
         assert comment is not None
         comment.status = status
         comment.moderated_at = utcnow()
-        threads.touch_thread(session, comment.article_id)
+        thread_versions.touch_thread(session, comment.article_id)
 
 
 def approve(database: Database, comment_id: int) -> None:
@@ -125,7 +125,7 @@ def add_staff_reply(database: Database, article_id: str, parent_id: int | None, 
                           status=CommentStatus.APPROVED, is_staff=True,
                           staff_user_id=staff.id)
         session.add(comment)
-        threads.touch_thread(session, article_id)
+        thread_versions.touch_thread(session, article_id)
         session.flush()
         return comment.id
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from comments_service import auth, render
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus, StaffUser, utcnow
-from comments_service.privacy import Keyring
+from comments_service.store.database import Database
+from comments_service.store.models import Comment, CommentStatus, StaffUser, utcnow
+from comments_service.verbs import accounts, render
+from comments_service.verbs.keyring import Keyring
 
 PASSWORD = "correct horse battery staple"
 ARTICLE = "therapeutic-impasse"
@@ -26,7 +26,7 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     Autouse in every test module that imports it; production keeps argon2-cffi's defaults.
     """
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
                                                         parallelism=1))
 
 
@@ -82,7 +82,7 @@ def get_comment(database: Database, comment_id: int) -> Comment:
 def make_staff(database: Database, username: str = "mod", *, role: str = "moderator",
                display_name: str = "Sam from the editorial team",
                signature: str = "Sam, for the editorial team") -> StaffUser:
-    return auth.create_staff(database, username, PASSWORD, display_name=display_name,
+    return accounts.create_staff(database, username, PASSWORD, display_name=display_name,
                              signature=signature, role=role)
 
 

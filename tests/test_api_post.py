@@ -24,8 +24,8 @@ from service_support import (
 from sqlalchemy import select
 
 from comments_service.config import Settings
-from comments_service.models import Comment, CommentStatus
-from comments_service.privacy import Keyring
+from comments_service.store.models import Comment, CommentStatus
+from comments_service.verbs.keyring import Keyring
 
 
 @pytest.fixture

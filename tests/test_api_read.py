@@ -25,12 +25,13 @@ from service_support import (
 )
 from sqlalchemy import text
 
-from comments_service import render, threads
-from comments_service.api import article_params
-from comments_service.cache import ThreadCache
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.models import Comment, CommentStatus
+from comments_service.verbs import render
+from comments_service.verbs.thread_cache import ThreadCache
+from comments_service.web.fastpath import article_params
 
 PUBLIC_KEYS = {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}
 
@@ -143,7 +144,7 @@ def test_reads_serve_stored_html_without_rendering(
         raise AssertionError("render_comment called on read")
 
     monkeypatch.setattr(render, "render_comment", refuse)
-    monkeypatch.setattr("comments_service.comments.render_comment", refuse)
+    monkeypatch.setattr("comments_service.verbs.comments.render_comment", refuse)
     client.app.state.thread_cache._threads.clear()
 
     assert thread(client)["comments"][0]["body_html"] == "<p>Rendered once, at write time.</p>"
@@ -166,7 +167,7 @@ def test_closed_article_still_shows_its_approved_comments(client: TestClient) ->
     with client.app.state.database.write() as session:
         session.add(Comment(article_id=CLOSED, author_name="Earlier Reader", body="Old",
                             body_html="<p>Old</p>", status=CommentStatus.APPROVED))
-        threads.touch_thread(session, CLOSED)
+        thread_versions.touch_thread(session, CLOSED)
 
     data = thread(client, CLOSED)
 
@@ -191,7 +192,7 @@ def test_erased_author_shows_as_former_reader(client: TestClient) -> None:
     with client.app.state.database.write() as session:
         stored = session.get(Comment, comment_id)
         stored.erased = True
-        threads.touch_thread(session, OPEN)
+        thread_versions.touch_thread(session, OPEN)
 
     assert thread(client)["comments"][0]["author"] == "Former reader"
 
@@ -351,7 +352,7 @@ def test_thread_cache_keeps_to_its_byte_budget_and_stays_correct(database: Datab
             session.add(Comment(article_id=article_id, author_name="A", body="x",
                                 body_html="<p>" + "x" * 400 + "</p>",
                                 status=CommentStatus.APPROVED))
-            threads.touch_thread(session, article_id)
+            thread_versions.touch_thread(session, article_id)
     cache = ThreadCache(database, max_bytes=1500)
     try:
         first = {article_id: cache.thread(article_id).body for article_id in articles}
@@ -382,7 +383,7 @@ def test_cached_versions_follow_a_commit_from_another_connection(
     with database.write() as session:
         session.add(Comment(article_id="shared", author_name="A", body="x",
                             body_html="<p>x</p>", status=CommentStatus.APPROVED))
-        threads.touch_thread(session, "shared")
+        thread_versions.touch_thread(session, "shared")
     cache = ThreadCache(database)
     other = Database(settings)
     try:
@@ -393,7 +394,7 @@ def test_cached_versions_follow_a_commit_from_another_connection(
         with other.write() as session:
             session.add(Comment(article_id="shared", author_name="B", body="y",
                                 body_html="<p>y</p>", status=CommentStatus.APPROVED))
-            threads.touch_thread(session, "shared")
+            thread_versions.touch_thread(session, "shared")
 
         assert cache.counts(["shared", "quiet"]) == {"shared": 2, "quiet": 0}
         assert cache.thread("shared").etag != before

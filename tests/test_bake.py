@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from comments_service.bake import SiteBaker, bake_site, display_time
 from comments_service.cli import main as cli_main
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus, StaffRole, StaffUser
-from comments_service.render import render_comment
+from comments_service.site.bake import SiteBaker, bake_site, display_time
+from comments_service.store.database import Database
+from comments_service.store.models import Comment, CommentStatus, StaffRole, StaffUser
+from comments_service.verbs.render import render_comment
 
 BEGIN = '<!-- comments:begin article="{id}" -->'
 END = '<!-- comments:end article="{id}" -->'
@@ -274,8 +274,8 @@ def test_removed_comment_disappears_on_rebake(database, settings, site):
 
 
 def test_bake_carries_the_form_token_for_the_no_js_form(database, settings, site):
-    from comments_service import spam
-    from comments_service.privacy import Keyring
+    from comments_service.verbs import spam
+    from comments_service.verbs.keyring import Keyring
 
     bake_site(database, settings)
     soup = section(site / "impasse" / "index.html", "impasse")
@@ -331,7 +331,7 @@ def test_cli_bake_command(database, settings, site, monkeypatch, capsys):
 
 
 def test_bake_reads_either_database_backend(backend_settings: Settings) -> None:
-    from comments_service.schema import upgrade
+    from comments_service.store.migrate import upgrade
 
     database = Database(backend_settings)
     try:

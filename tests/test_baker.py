@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from test_bake import add_comment, page_html, section
 
-from comments_service.app import create_app
-from comments_service.baker import Baker
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import BakeRequest, CommentStatus
-from comments_service.moderation import Actor, Moderation
-from comments_service.privacy import Keyring
+from comments_service.site.rebake import Baker
+from comments_service.store.database import Database
+from comments_service.store.models import BakeRequest, CommentStatus
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import Actor, Moderation
+from comments_service.web.app import create_app
 
 OPERATOR = Actor.operator("test")
 

@@ -23,14 +23,14 @@ import pytest
 from browser_support import axe_violations, launched_chromium, require_axe
 from site_support import REPO
 
-from comments_service import auth, comments
-from comments_service.catalog import Catalog
+from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.mkdocs_plugin import STATIC_DIR
-from comments_service.moderation import Actor, Moderation
-from comments_service.privacy import Keyring
-from comments_service.schema import upgrade
+from comments_service.site.mkdocs_plugin import STATIC_DIR
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.verbs import accounts, comments
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import Actor, Moderation
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     })
     database = Database(settings)
     upgrade(database)
-    auth.create_staff(database, STAFF_USER, STAFF_PASSWORD, display_name="Casey Moderator",
+    accounts.create_staff(database, STAFF_USER, STAFF_PASSWORD, display_name="Casey Moderator",
                       signature="Editor, Open Minds Library")
     database.dispose()
 

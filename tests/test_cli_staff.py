@@ -20,13 +20,13 @@ from staff_support import (
     keyring_for,
 )
 
-from comments_service import auth, comments
 from comments_service.cli import main
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import AuditEntry, CommentStatus
-from comments_service.schema import upgrade
-from comments_service.threads import thread_version
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.store.models import AuditEntry, CommentStatus
+from comments_service.store.thread_versions import thread_version
+from comments_service.verbs import accounts, public_threads
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ def test_staff_add_reads_the_password_from_piped_stdin(database: Database,
         timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
-    user = auth.sign_in(database, keyring_for(database), "alex", PASSWORD, "192.0.2.1").user
+    user = accounts.sign_in(database, keyring_for(database), "alex", PASSWORD, "192.0.2.1").user
     assert user.role.value == "admin" and user.display_name == "Alex Editor"
 
 
@@ -83,7 +83,7 @@ def test_password_is_never_taken_from_argv(database: Database,
         run(["staff", "add", "mod", "--display-name", "Sam", "--password", PASSWORD],
             monkeypatch)
     assert raised.value.code == 2
-    assert auth.list_staff(database) == []
+    assert accounts.list_staff(database) == []
 
 
 def test_short_password_is_refused_naming_the_field(database: Database,
@@ -92,7 +92,7 @@ def test_short_password_is_refused_naming_the_field(database: Database,
     code = run(["staff", "add", "mod", "--display-name", "Sam"], monkeypatch, stdin="short\n")
     assert code == 1
     assert "password: must be at least" in capsys.readouterr().err
-    assert auth.list_staff(database) == []
+    assert accounts.list_staff(database) == []
 
 
 def test_staff_list_disable_and_set_password(database: Database,
@@ -103,18 +103,18 @@ def test_staff_list_disable_and_set_password(database: Database,
     assert run(["staff", "list"], monkeypatch) == 0
     assert capsys.readouterr().out.split("\t")[:3] == ["mod", "moderator", "active"]
 
-    signed_in = auth.sign_in(database, keyring_for(database), "mod", PASSWORD, "192.0.2.1")
+    signed_in = accounts.sign_in(database, keyring_for(database), "mod", PASSWORD, "192.0.2.1")
     assert run(["staff", "disable", "mod"], monkeypatch) == 0
-    assert auth.session_for(database, signed_in.token) is None
+    assert accounts.session_for(database, signed_in.token) is None
     assert run(["staff", "list"], monkeypatch) == 0
     assert "\tdisabled\t" in capsys.readouterr().out
 
     assert run(["staff", "enable", "mod"], monkeypatch) == 0
     assert run(["staff", "set-password", "mod"], monkeypatch,
                stdin="another long password\n") == 0
-    with pytest.raises(auth.SignInError):
-        auth.sign_in(database, keyring_for(database), "mod", PASSWORD, "192.0.2.1")
-    assert auth.sign_in(database, keyring_for(database), "mod", "another long password",
+    with pytest.raises(accounts.SignInError):
+        accounts.sign_in(database, keyring_for(database), "mod", PASSWORD, "192.0.2.1")
+    assert accounts.sign_in(database, keyring_for(database), "mod", "another long password",
                         "192.0.2.1")
 
 
@@ -169,7 +169,7 @@ def test_reply_as_staff_reads_the_body_from_stdin(database: Database,
     assert run(["comments", "reply", str(parent), "--as", "mod"], monkeypatch,
                stdin="Yes, we read every comment.\n") == 0
     with database.read() as session:
-        shown = comments.list_public(session, "therapeutic-impasse")
+        shown = public_threads.list_public(session, "therapeutic-impasse")
     assert [(c["author"], c["staff"], c["signature"]) for c in shown] == [
         ("Reader One", False, None), ("Sam from the team", True, "Sam, for the team")]
     assert shown[1]["body_html"] == "<p>Yes, we read every comment.</p>"
@@ -217,7 +217,7 @@ def test_staff_update_changes_the_signature_on_published_replies(
     assert run(["staff", "update", "mod", "--display-name", "Sam Okafor",
                 "--signature", "Sam, on behalf of the team"], monkeypatch) == 0
     with database.read() as session:
-        shown = comments.list_public(session, "therapeutic-impasse")
+        shown = public_threads.list_public(session, "therapeutic-impasse")
         # A new version is what tells every process's cache and the baker to refresh.
         assert thread_version(session, "therapeutic-impasse") > before
     assert (shown[1]["author"], shown[1]["signature"]) == (

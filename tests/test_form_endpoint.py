@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from service_support import CLOSED, HIDDEN, OPEN, app_client, with_docs
 from sqlalchemy import select
 
-from comments_service import spam
 from comments_service.config import Settings
-from comments_service.models import Comment, CommentStatus
+from comments_service.store.models import Comment, CommentStatus
+from comments_service.verbs import spam
 
 SITE = "https://articles.example/library/"
 ARTICLE_URL = f"{SITE}{OPEN}/"

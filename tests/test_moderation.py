@@ -16,20 +16,27 @@ from staff_support import (
     make_staff,
 )
 
-from comments_service import auth, comments, threads
-from comments_service.catalog import Catalog
+from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import AuditEntry, BakeRequest, CommentStatus, ReplyTemplate, utcnow
-from comments_service.moderation import (
-    CRISIS_TEMPLATE_NAME,
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.store.models import (
+    AuditEntry,
+    BakeRequest,
+    CommentStatus,
+    ReplyTemplate,
+    utcnow,
+)
+from comments_service.verbs import accounts, comments, public_threads
+from comments_service.verbs.moderation import (
     Actor,
     Moderation,
     ModerationError,
     NotFound,
     QueueFilter,
 )
-from comments_service.schema import upgrade
+from comments_service.verbs.reply_templates import CRISIS_TEMPLATE_NAME
 
 OPERATOR = Actor.operator("test")
 
@@ -57,7 +64,7 @@ def audit(database: Database, comment_id: int) -> list[tuple[str, str, str, str]
 
 def public_bodies(database: Database, article_id: str = ARTICLE) -> list[str]:
     with database.read() as session:
-        return [c["body_html"] for c in comments.list_public(session, article_id)]
+        return [c["body_html"] for c in public_threads.list_public(session, article_id)]
 
 
 def test_pending_queue_is_urgent_first_then_oldest(moderation: Moderation) -> None:
@@ -95,7 +102,7 @@ def test_approve_publishes_bumps_the_thread_and_queues_a_rebake(any_backend: Mod
     assert any_backend.approve(comment_id, OPERATOR)
     assert public_bodies(database) == ["<p>Publish me.</p>"]
     with database.read() as session:
-        assert threads.thread_version(session, ARTICLE) == 1
+        assert thread_versions.thread_version(session, ARTICLE) == 1
         assert session.get(BakeRequest, ARTICLE) is not None
     assert audit(database, comment_id) == [("approve", "cli:test", "pending", "approved")]
 
@@ -109,7 +116,7 @@ def test_taking_down_an_approved_comment_hides_it_and_bumps_the_thread(
     assert getattr(moderation, verb)(comment_id, OPERATOR)
     assert public_bodies(database) == []
     with database.read() as session:
-        assert threads.thread_version(session, ARTICLE) == 1
+        assert thread_versions.thread_version(session, ARTICLE) == 1
     assert [a[0] for a in audit(database, comment_id)] == [
         {"reject": "reject", "mark_spam": "spam", "delete": "delete"}[verb]]
 
@@ -120,7 +127,7 @@ def test_rejecting_a_pending_comment_does_not_touch_the_public_thread(
     comment_id = add_comment(moderation.database)
     assert moderation.reject(comment_id, OPERATOR)
     with moderation.database.read() as session:
-        assert threads.thread_version(session, ARTICLE) == 0
+        assert thread_versions.thread_version(session, ARTICLE) == 0
 
 
 def test_repeating_an_action_changes_nothing_and_records_nothing(
@@ -172,7 +179,7 @@ def test_staff_reply_is_approved_badged_and_approves_its_pending_parent(
     assert reply.body_html == "<p>We hear you.</p><p>Call someone now.</p>"
     assert get_comment(database, parent).status == CommentStatus.APPROVED
     with database.read() as session:
-        shown = comments.list_public(session, ARTICLE)
+        shown = public_threads.list_public(session, ARTICLE)
     assert [(c["staff"], c["signature"]) for c in shown] == [
         (False, None), (True, "Sam, for the editorial team")]
     assert [a[0] for a in audit(database, reply.id)] == ["reply"]
@@ -206,7 +213,7 @@ def test_only_pending_or_approved_comments_can_be_answered(moderation: Moderatio
 
 def test_disabled_staff_cannot_reply(moderation: Moderation) -> None:
     staff = make_staff(moderation.database)
-    auth.set_disabled(moderation.database, staff.username)
+    accounts.set_disabled(moderation.database, staff.username)
     parent = add_comment(moderation.database)
     with pytest.raises(ModerationError):
         moderation.reply_as_staff(parent, staff.id, "Hello")

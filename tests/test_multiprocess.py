@@ -15,11 +15,11 @@ from conftest import make_settings
 from service_support import OPEN, OTHER, Server, approve, payload, with_docs
 from sqlalchemy import select
 
-from comments_service import threads
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus
-from comments_service.privacy import Keyring
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.models import Comment, CommentStatus
+from comments_service.verbs.keyring import Keyring
 
 
 class Cluster:
@@ -137,7 +137,7 @@ def check_cache_coherence(cluster: Cluster, article_id: str) -> None:
 
     with cluster.database.write() as session:
         session.get(Comment, comment_id).status = CommentStatus.DELETED
-        threads.touch_thread(session, article_id)
+        thread_versions.touch_thread(session, article_id)
     for n in (1, 0):
         ids = [c["id"] for c in cluster.thread(n, article_id).json()["comments"]]
         assert comment_id not in ids

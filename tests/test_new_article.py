@@ -9,7 +9,7 @@ import frontmatter
 import pytest
 from site_support import copy_project, mkdocs_build, page_path, soup
 
-from comments_service.articles import load_articles
+from comments_service.articles.front_matter import load_articles
 from comments_service.cli import main as cli_main
 
 

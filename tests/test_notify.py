@@ -20,14 +20,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from staff_support import add_comment, fast_hashing, make_staff  # noqa: F401
 
-from comments_service import notify
-from comments_service.app import create_app
-from comments_service.catalog import Catalog
-from comments_service.db import Database
-from comments_service.models import Comment, CommentStatus, EmailSubscriber, OutboxMail, utcnow
-from comments_service.moderation import Actor, Moderation
-from comments_service.privacy import Keyring
-from comments_service.schema import upgrade
+from comments_service.articles.catalog import Catalog
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.store.models import (
+    Comment,
+    CommentStatus,
+    EmailSubscriber,
+    OutboxMail,
+    utcnow,
+)
+from comments_service.verbs import outbox
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import Actor, Moderation
+from comments_service.web.app import create_app
 
 OPERATOR = Actor.operator("test")
 MODERATORS = ["mods@example.org", "lead@example.org"]
@@ -93,9 +99,9 @@ def box(mailbox: tuple[Mailbox, int]) -> Mailbox:
     return mailbox[0]
 
 
-def run(app: FastAPI, minutes_later: float = 0) -> notify.SendReport:
+def run(app: FastAPI, minutes_later: float = 0) -> outbox.SendReport:
     now = utcnow() + timedelta(minutes=minutes_later) if minutes_later else None
-    return notify.run_once(app.state.database, app.state.keyring, app.state.catalog, now)[1]
+    return outbox.run_once(app.state.database, app.state.keyring, app.state.catalog, now)[1]
 
 
 def moderation(app: FastAPI) -> Moderation:
@@ -304,20 +310,20 @@ def test_down_mail_server_loses_nothing(tmp_path: Path, mailbox: tuple[Mailbox, 
     upgrade(database)
     keyring = Keyring(down.secret())
     add_comment(database, urgent=True)
-    _, report = notify.run_once(database, keyring, Catalog(down.docs_dir))
+    _, report = outbox.run_once(database, keyring, Catalog(down.docs_dir))
     assert report.retried == 1
     # The same database and outbox, now with the mail server back up.
     database.settings = down.model_copy(update={"smtp_port": port})
-    _, report = notify.run_once(database, keyring, Catalog(down.docs_dir),
+    _, report = outbox.run_once(database, keyring, Catalog(down.docs_dir),
                                 utcnow() + timedelta(minutes=2))
     assert report.sent == 1 and len(box.received) == 1
     database.dispose()
 
 
 def test_retry_delay_doubles_and_is_capped() -> None:
-    assert notify.retry_delay(1) == timedelta(minutes=1)
-    assert notify.retry_delay(2) == timedelta(minutes=2)
-    assert notify.retry_delay(30) == timedelta(hours=6)
+    assert outbox.retry_delay(1) == timedelta(minutes=1)
+    assert outbox.retry_delay(2) == timedelta(minutes=2)
+    assert outbox.retry_delay(30) == timedelta(hours=6)
 
 
 def test_no_header_injection_from_any_field(app: FastAPI, box: Mailbox) -> None:
@@ -345,7 +351,7 @@ def test_nothing_is_queued_or_sent_without_smtp(tmp_path: Path, box: Mailbox) ->
     app = create_app(settings)
     comment_id = add_comment(app.state.database, urgent=True, notify=True)
     later = add_comment(app.state.database, body="Another one.")
-    assert run(app) == notify.SendReport()
+    assert run(app) == outbox.SendReport()
     moderation(app).approve(comment_id, OPERATOR)
     with app.state.database.read() as session:
         # Marked handled, so mail turned on later does not go out about old comments.
@@ -394,7 +400,7 @@ def test_mail_flow_on_postgres(tmp_path: Path, pg_database_url: str,
     keyring = Keyring(settings.secret())
     add_comment(database, urgent=True)
     add_comment(database, body="Ordinary.", notify=True)
-    handled, report = notify.run_once(database, keyring)
+    handled, report = outbox.run_once(database, keyring)
     assert handled == 2 and report.sent == 3
     assert sorted(m.message["Subject"].split(":")[0] for m in box.received) == [
         "1 new comment is waiting for moderation", "Please confirm you want mail about your "

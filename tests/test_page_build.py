@@ -11,10 +11,10 @@ import pytest
 from site_support import build_env, copy_project, mkdocs_build, soup
 from test_bake import add_comment, add_staff
 
-from comments_service.bake import SiteBaker
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.schema import upgrade
+from comments_service.site.bake import SiteBaker
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
 
 OPEN, CLOSED, HIDDEN = "therapeutic-impasse", "ending-therapy-well", "consulting-a-supervisor"
 

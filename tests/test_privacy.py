@@ -16,19 +16,20 @@ from staff_support import (
     make_staff,
 )
 
-from comments_service import comments, erasure, threads
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import (
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.store.models import (
     AuditEntry,
     CommentStatus,
     EmailSubscriber,
     OutboxMail,
     utcnow,
 )
-from comments_service.moderation import Actor, Moderation
-from comments_service.notify import Notifier
-from comments_service.schema import upgrade
+from comments_service.verbs import privacy, public_threads
+from comments_service.verbs.moderation import Actor, Moderation
+from comments_service.verbs.notifications import Notifier
 
 ADMIN = Actor.operator("test")
 EVE = "eve@example.org"
@@ -44,7 +45,7 @@ def any_database(backend_settings: Settings) -> Iterator[Database]:
 
 def public(database: Database) -> list[dict[str, object]]:
     with database.read() as session:
-        return comments.list_public(session, ARTICLE)
+        return public_threads.list_public(session, ARTICLE)
 
 
 def test_export_gathers_every_comment_and_earlier_text(database: Database) -> None:
@@ -54,7 +55,7 @@ def test_export_gathers_every_comment_and_earlier_text(database: Database) -> No
     add_comment(database, body="Second words.", author="Eve", email="EVE@example.org ")
     add_comment(database, body="Somebody else.", email="other@example.org")
     Moderation(database, keyring).edit(first, "First [removed].", ADMIN)
-    data = erasure.export_by_email(database, keyring, "Eve@Example.org", ADMIN)
+    data = privacy.export_by_email(database, keyring, "Eve@Example.org", ADMIN)
     assert [c["body"] for c in data["comments"]] == ["First [removed].", "Second words."]
     assert {c["email"] for c in data["comments"]} == {EVE, "EVE@example.org "}
     assert data["text_before_edits"][0]["before"] == "First words."
@@ -80,7 +81,7 @@ def test_erase_keeping_text_shows_former_reader_and_leaves_no_personal_data(
             "other@example.org"), subject="s", body="b",
             unsubscribe_url=notifier.unsubscribe_link(keyring.email_hash("other@example.org"))))
 
-    report = erasure.erase_by_email(database, keyring, EVE, ADMIN, keep_text=True)
+    report = privacy.erase_by_email(database, keyring, EVE, ADMIN, keep_text=True)
 
     assert report.comments == 1 and not report.text_removed
     comment = get_comment(database, kept)
@@ -94,14 +95,14 @@ def test_erase_keeping_text_shows_former_reader_and_leaves_no_personal_data(
         assert edit.before == "[erased]"
         assert session.get(EmailSubscriber, keyring.email_hash(EVE)) is None
         assert [m.kind for m in session.scalars(select(OutboxMail))] == ["other"]
-        assert threads.thread_version(session, ARTICLE) >= 1
+        assert thread_versions.thread_version(session, ARTICLE) >= 1
     assert get_comment(database, other).email_hash == keyring.email_hash("other@example.org")
 
 
 def test_erase_removing_text_takes_the_comments_down(database: Database) -> None:
     keyring = keyring_for(database)
     gone = add_comment(database, body="Too personal.", email=EVE, status=CommentStatus.APPROVED)
-    report = erasure.erase_by_email(database, keyring, EVE, ADMIN, keep_text=False)
+    report = privacy.erase_by_email(database, keyring, EVE, ADMIN, keep_text=False)
     assert report.text_removed and report.articles == (ARTICLE,)
     comment = get_comment(database, gone)
     assert comment.body == "" and comment.body_html == ""
@@ -118,14 +119,14 @@ def test_reply_to_an_erased_comment_stays_visible(database: Database) -> None:
     parent = add_comment(database, email=EVE, status=CommentStatus.APPROVED)
     add_comment(database, parent_id=parent, body="A reply.", email="other@example.org",
                 status=CommentStatus.APPROVED)
-    erasure.erase_by_email(database, keyring, EVE, ADMIN, keep_text=False)
+    privacy.erase_by_email(database, keyring, EVE, ADMIN, keep_text=False)
     assert [c["body_html"] for c in public(database)] == ["<p>A reply.</p>"]
 
 
 def test_erase_for_an_unknown_address_changes_nothing(database: Database) -> None:
     keyring = keyring_for(database)
     comment_id = add_comment(database)
-    report = erasure.erase_by_email(database, keyring, "nobody@example.org", ADMIN,
+    report = privacy.erase_by_email(database, keyring, "nobody@example.org", ADMIN,
                                     keep_text=False)
     assert report.comments == 0
     assert not get_comment(database, comment_id).erased
@@ -133,8 +134,8 @@ def test_erase_for_an_unknown_address_changes_nothing(database: Database) -> Non
 
 @pytest.mark.parametrize("bad", ["not-an-address", "", "a b@example.org"])
 def test_bad_email_is_refused_naming_the_field(database: Database, bad: str) -> None:
-    with pytest.raises(erasure.ErasureError) as raised:
-        erasure.erase_by_email(database, keyring_for(database), bad, ADMIN, keep_text=True)
+    with pytest.raises(privacy.ErasureError) as raised:
+        privacy.erase_by_email(database, keyring_for(database), bad, ADMIN, keep_text=True)
     assert raised.value.field == "email"
 
 
@@ -142,9 +143,9 @@ def test_moderators_cannot_export_or_erase(database: Database) -> None:
     moderator = Actor.staff(make_staff(database))
     add_comment(database, email=EVE)
     with pytest.raises(PermissionError):
-        erasure.export_by_email(database, keyring_for(database), EVE, moderator)
+        privacy.export_by_email(database, keyring_for(database), EVE, moderator)
     with pytest.raises(PermissionError):
-        erasure.erase_by_email(database, keyring_for(database), EVE, moderator, keep_text=True)
+        privacy.erase_by_email(database, keyring_for(database), EVE, moderator, keep_text=True)
 
 
 def test_ip_hashes_older_than_the_retention_are_purged(any_database: Database) -> None:
@@ -152,7 +153,7 @@ def test_ip_hashes_older_than_the_retention_are_purged(any_database: Database) -
     days = database.settings.ip_hash_retention_days
     old = add_comment(database, created_at=utcnow() - timedelta(days=days, hours=1))
     recent = add_comment(database, created_at=utcnow() - timedelta(days=days - 1))
-    assert erasure.purge_ip_hashes(database) == 1
+    assert privacy.purge_ip_hashes(database) == 1
     assert get_comment(database, old).ip_hash is None
     assert get_comment(database, recent).ip_hash is not None
     assert get_comment(database, old).body  # only the hash goes

@@ -60,7 +60,7 @@ def test_the_supervisor_holds_no_app_and_the_workers_do(settings: Settings,
     try:
         wait_for(lambda: len(children(server.process.pid)) == 2, "two workers")
         # The CLI migrated, then became the supervisor in place (same PID).
-        assert b"comments_service.server" in Path(
+        assert b"comments_service.web.serve" in Path(
             f"/proc/{server.process.pid}/cmdline").read_bytes()
         assert "pydantic_core" not in mapped_files(server.process.pid)
         for worker in children(server.process.pid):
@@ -132,7 +132,7 @@ def test_a_worker_that_cannot_build_the_app_stops_the_service(
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "comments_service.server", "--port", str(free_port()),
+            [sys.executable, "-m", "comments_service.web.serve", "--port", str(free_port()),
              "--workers", "2"],
             env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)

@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from site_support import REPO, BuildResult, copy_project, mkdocs_build, page_path, real_site, soup
 
-from comments_service.articles import load_articles
+from comments_service.articles.front_matter import load_articles
 
 ARTICLE = "therapeutic-impasse/"
 DOI_URL = "https://doi.org/10.1037/0022-006X.64.3.481"

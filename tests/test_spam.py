@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from service_support import OPEN, OTHER, app_client, post, with_docs
 from sqlalchemy import func, select, update
 
-from comments_service import spam
 from comments_service.config import Settings
-from comments_service.models import Comment, utcnow
-from comments_service.privacy import Keyring
+from comments_service.store.models import Comment, utcnow
+from comments_service.verbs import spam
+from comments_service.verbs.keyring import Keyring
 
 KEY = b"k" * 32
 

@@ -14,10 +14,10 @@ from conftest import make_settings
 from staff_support import PASSWORD, add_comment, get_comment, make_staff
 from test_site_a11y import browser  # noqa: F401 - the shared Chromium fixture
 
-from comments_service.app import create_app
-from comments_service.db import Database
-from comments_service.models import CommentStatus
-from comments_service.moderation import Moderation
+from comments_service.store.database import Database
+from comments_service.store.models import CommentStatus
+from comments_service.verbs.moderation import Moderation
+from comments_service.web.app import create_app
 
 pytestmark = pytest.mark.browser
 

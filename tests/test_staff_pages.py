@@ -23,9 +23,9 @@ from staff_support import (
     make_staff,
 )
 
-from comments_service import auth
-from comments_service.app import create_app
-from comments_service.models import AuditEntry, CommentStatus, StaffSession
+from comments_service.store.models import AuditEntry, CommentStatus, StaffSession
+from comments_service.verbs import accounts
+from comments_service.web.app import create_app
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_session_cookie_is_secure_when_the_site_is_https(tmp_path: Path) -> None
 def test_wrong_password_shows_a_generic_error_and_no_session(staff: AuthActions) -> None:
     response = staff.sign_in(password="not the password")
     assert response.status_code == 401
-    assert auth.SIGN_IN_ERROR in response.text
+    assert accounts.SIGN_IN_ERROR in response.text
     assert "staff_session" not in response.cookies
     assert staff.client.get("/staff/").status_code == 303
 
@@ -106,7 +106,7 @@ def test_repeated_failures_lock_sign_in_with_the_same_generic_error(
         assert staff.sign_in(password="not the password").status_code == 401
     response = staff.sign_in()
     assert response.status_code == 401
-    assert auth.SIGN_IN_ERROR in response.text
+    assert accounts.SIGN_IN_ERROR in response.text
     assert staff.client.get("/staff/").status_code == 303
 
 
@@ -134,7 +134,7 @@ def test_sign_out_ends_the_session(app: FastAPI, staff: AuthActions) -> None:
 def test_disabled_staff_are_locked_out_at_once(app: FastAPI, staff: AuthActions) -> None:
     comment_id = add_comment(app.state.database)
     staff.sign_in()
-    auth.set_disabled(app.state.database, "mod")
+    accounts.set_disabled(app.state.database, "mod")
     assert staff.client.get("/staff/").status_code == 303
     response = staff.post("/staff/actions", {"action": f"approve:{comment_id}"})
     assert response.status_code == 403
@@ -162,7 +162,7 @@ def test_action_without_a_valid_csrf_token_changes_nothing(app: FastAPI, staff: 
 def test_another_sessions_csrf_token_is_refused(app: FastAPI, staff: AuthActions,
                                                 client: TestClient) -> None:
     comment_id = add_comment(app.state.database)
-    other = auth.sign_in(app.state.database, app.state.keyring, "boss", PASSWORD, "192.0.2.5")
+    other = accounts.sign_in(app.state.database, app.state.keyring, "boss", PASSWORD, "192.0.2.5")
     staff.sign_in()
     response = staff.client.post("/staff/actions", data={
         "action": f"approve:{comment_id}", "csrf_token": other.csrf_token})

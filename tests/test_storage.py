@@ -18,13 +18,13 @@ from service_support import OPEN, Server, app_client, payload, post, with_docs
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from comments_service import db as db_module
-from comments_service.app import create_app
 from comments_service.cli import main
 from comments_service.config import Settings
-from comments_service.db import Database
-from comments_service.models import Base, Comment, CommentStatus
-from comments_service.privacy import Keyring
+from comments_service.store import database as db_module
+from comments_service.store.database import Database
+from comments_service.store.models import Base, Comment, CommentStatus
+from comments_service.verbs.keyring import Keyring
+from comments_service.web.app import create_app
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync_and_a_busy_timeout(database: Database) -> None:

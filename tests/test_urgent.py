@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from service_support import app_client, post, with_docs
 
 from comments_service.config import DEFAULT_URGENT_TERMS, Settings
-from comments_service.models import Comment, CommentStatus
-from comments_service.urgency import is_urgent, urgent_terms_in
+from comments_service.store.models import Comment, CommentStatus
+from comments_service.verbs.urgency import is_urgent, urgent_terms_in
 
 TERMS = DEFAULT_URGENT_TERMS
 

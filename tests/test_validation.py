@@ -13,7 +13,7 @@ from service_support import OPEN, app_client, payload, post, with_docs
 from sqlalchemy import func, select
 
 from comments_service.config import Settings
-from comments_service.models import Comment
+from comments_service.store.models import Comment
 
 
 @pytest.fixture

@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from comments_service import db
-from comments_service.app import app_from_env as _full_app
+from comments_service.store import database
+from comments_service.web.app import app_from_env as _full_app
 
-_original_write = db.Database.write
+_original_write = database.Database.write
 _write_lock = threading.Lock()
 
 
 @contextmanager
-def _serialised_write(self: db.Database) -> Iterator[Any]:
+def _serialised_write(self: database.Database) -> Iterator[Any]:
     if not self.is_sqlite:
         with _original_write(self) as session:
             yield session
@@ -33,7 +33,7 @@ def _serialised_write(self: db.Database) -> Iterator[Any]:
         yield session
 
 
-db.Database.write = _serialised_write  # type: ignore[method-assign]
+database.Database.write = _serialised_write  # type: ignore[method-assign]
 
 PREFIX = "/api/articles/"
 SUFFIX = "/comments"

@@ -127,10 +127,10 @@ def bake_figures(ws: Workspace, site: Path, config: OursConfig, figures: SiteFig
         raise RuntimeError(f"comments-service bake failed:\n{done.stdout}\n{done.stderr}")
     figures.notes.append(f"bake CLI: {done.stdout.strip() or done.stderr.strip()}")
 
-    from comments_service.bake import SiteBaker
-    from comments_service.db import Database
-    from comments_service.moderation import Actor, Moderation
-    from comments_service.privacy import Keyring
+    from comments_service.site.bake import SiteBaker
+    from comments_service.store.database import Database
+    from comments_service.verbs.keyring import Keyring
+    from comments_service.verbs.moderation import Actor, Moderation
 
     settings = config.settings()
     database = Database(settings)

@@ -23,7 +23,7 @@ def worker(fd: int) -> None:
     """One uvicorn server on the inherited listening socket."""
     import uvicorn
 
-    config = uvicorn.Config("comments_service.app:app_from_env", factory=True, loop="uvloop",
+    config = uvicorn.Config("comments_service.web.app:app_from_env", factory=True, loop="uvloop",
                             http="httptools", access_log=False, log_level="warning",
                             proxy_headers=False, server_header=False)
     uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ..config import Settings
+from comments_service.config import Settings
 
 # Each area module exposes register(subparsers); the handler it sets receives
 # (args, settings) and returns an exit code.

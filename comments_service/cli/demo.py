@@ -6,15 +6,15 @@ import argparse
 import secrets
 import sys
 
-from ..auth import create_staff, get_staff
-from ..catalog import Catalog
-from ..comments import submit
-from ..config import Settings
-from ..db import Database
-from ..models import Comment, StaffRole
-from ..moderation import Actor, Moderation
-from ..privacy import Keyring
-from ..schema import upgrade
+from comments_service.articles.catalog import Catalog
+from comments_service.config import Settings
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.store.models import Comment, StaffRole
+from comments_service.verbs.accounts import create_staff, get_staff
+from comments_service.verbs.comments import submit
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import Actor, Moderation
 
 ARTICLE_ID = "therapeutic-impasse"
 STAFF_USERNAME = "editor"

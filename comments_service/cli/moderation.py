@@ -8,12 +8,19 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import auth
-from ..catalog import Catalog
-from ..config import Settings
-from ..db import Database
-from ..moderation import Actor, Moderation, ModerationError, NotFound, QueueFilter
-from ..privacy import Keyring
+from comments_service.articles.catalog import Catalog
+from comments_service.config import Settings
+from comments_service.store.database import Database
+from comments_service.verbs import accounts
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import (
+    Actor,
+    Moderation,
+    ModerationError,
+    NotFound,
+    QueueFilter,
+)
+
 from .staff import open_database
 
 STATUSES = ["pending", "approved", "rejected", "spam", "deleted", "all"]
@@ -99,7 +106,7 @@ def action_command(args: argparse.Namespace, settings: Settings) -> int:
 def reply_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(moderation: Moderation) -> int:
         with moderation.database.read() as session:
-            user = auth.get_staff(session, args.username)
+            user = accounts.get_staff(session, args.username)
         if user is None or user.disabled:
             print(f"comments reply: --as: no enabled staff account named '{args.username}'",
                   file=sys.stderr)

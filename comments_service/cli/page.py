@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..articles import ARTICLE_ID_RE
-from ..bake import bake_site
-from ..config import Settings
-from ..db import Database
+from comments_service.articles.article import ARTICLE_ID_RE
+from comments_service.config import Settings
+from comments_service.site.bake import bake_site
+from comments_service.store.database import Database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -9,12 +9,13 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import erasure, notify
-from ..catalog import Catalog
-from ..config import Settings
-from ..db import Database
-from ..moderation import Actor
-from ..privacy import Keyring
+from comments_service.articles.catalog import Catalog
+from comments_service.config import Settings
+from comments_service.store.database import Database
+from comments_service.verbs import outbox, privacy
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.moderation import Actor
+
 from .staff import open_database
 
 
@@ -58,7 +59,7 @@ def _run(name: str, settings: Settings, action) -> int:  # type: ignore[no-untyp
         return 2
     try:
         return action(database, keyring)
-    except erasure.ErasureError as exc:
+    except privacy.ErasureError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -67,7 +68,7 @@ def _run(name: str, settings: Settings, action) -> int:  # type: ignore[no-untyp
 
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database, keyring: Keyring) -> int:
-        data = erasure.export_by_email(database, keyring, args.email,
+        data = privacy.export_by_email(database, keyring, args.email,
                                        Actor.operator(getpass.getuser()))
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
@@ -76,7 +77,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def erase_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database, keyring: Keyring) -> int:
-        report = erasure.erase_by_email(database, keyring, args.email,
+        report = privacy.erase_by_email(database, keyring, args.email,
                                         Actor.operator(getpass.getuser()),
                                         keep_text=args.keep_text)
         what = "text removed" if report.text_removed else "text kept as 'Former reader'"
@@ -87,7 +88,7 @@ def erase_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def purge_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database, keyring: Keyring) -> int:
-        count = erasure.purge_ip_hashes(database)
+        count = privacy.purge_ip_hashes(database)
         print(f"purged {count} IP hash(es) older than {settings.ip_hash_retention_days} days")
         return 0
     return _run("privacy purge-ips", settings, action)
@@ -95,7 +96,7 @@ def purge_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_once_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database, keyring: Keyring) -> int:
-        handled, report = notify.run_once(database, keyring, Catalog(settings.docs_dir))
+        handled, report = outbox.run_once(database, keyring, Catalog(settings.docs_dir))
         if not settings.smtp_host:
             print("COMMENTS_SMTP_HOST is not set: no mail is queued or sent")
         print(f"{handled} new comment(s) handled; sent {report.sent}, "

@@ -8,10 +8,10 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import Settings
-from ..db import Database
-from ..schema import upgrade
-from ..server import LOG_LEVELS
+from comments_service.config import Settings
+from comments_service.logs import LOG_LEVELS
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,11 +69,11 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         return status
     # The schema is current now; workers need not load Alembic again (tens of MB each).
     os.environ["COMMENTS_MIGRATE_ON_START"] = "false"
-    # Become the supervisor (comments_service/server.py) in place: same PID, so signals
+    # Become the supervisor (comments_service/web/serve.py) in place: same PID, so signals
     # and process managers see one service, but without this process's imports (the
     # whole CLI, SQLAlchemy, Alembic), which the supervisor would otherwise keep resident
     # beside the workers for the life of the service.
-    argv = [sys.executable, "-m", "comments_service.server", "--host", args.host,
+    argv = [sys.executable, "-m", "comments_service.web.serve", "--host", args.host,
             "--port", str(args.port), "--workers", str(args.workers),
             "--log-level", args.log_level]
     if args.access_log:

@@ -11,10 +11,11 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from ..articles import ARTICLE_ID_RE, load_articles
-from ..config import Settings
+from comments_service.articles.article import ARTICLE_ID_RE
+from comments_service.articles.front_matter import load_articles
+from comments_service.config import Settings
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "article_template.md"
+TEMPLATE = Path(__file__).resolve().parent.parent / "articles" / "article_template.md"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

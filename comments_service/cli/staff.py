@@ -8,10 +8,10 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import auth
-from ..config import Settings
-from ..db import Database
-from ..schema import upgrade
+from comments_service.config import Settings
+from comments_service.store.database import Database
+from comments_service.store.migrate import upgrade
+from comments_service.verbs import accounts
 
 
 def open_database(settings: Settings) -> Database:
@@ -29,7 +29,7 @@ def read_password(prompt: str = "Password: ") -> str:
     if sys.stdin.isatty():
         first = getpass.getpass(prompt)
         if getpass.getpass("Repeat the password: ") != first:
-            raise auth.AccountError("password", "the two entries differ")
+            raise accounts.AccountError("password", "the two entries differ")
         return first
     return sys.stdin.readline().rstrip("\r\n")
 
@@ -83,7 +83,7 @@ def _run(name: str, settings: Settings, action) -> int:  # type: ignore[no-untyp
         return 2
     try:
         return action(database)
-    except auth.AccountError as exc:
+    except accounts.AccountError as exc:
         print(f"staff {name}: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -93,7 +93,7 @@ def _run(name: str, settings: Settings, action) -> int:  # type: ignore[no-untyp
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
         password = read_password()
-        user = auth.create_staff(database, args.username, password,
+        user = accounts.create_staff(database, args.username, password,
                                  display_name=args.display_name, signature=args.signature,
                                  role=args.role, email=args.email)
         print(f"added {user.role.value} '{user.username}' ({user.display_name})")
@@ -103,7 +103,7 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
-        users = auth.list_staff(database)
+        users = accounts.list_staff(database)
         if not users:
             print("no staff accounts yet; add one with: comments-service staff add USERNAME "
                   "--display-name NAME")
@@ -116,7 +116,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def disable_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
-        auth.set_disabled(database, args.username, args.disabled)
+        accounts.set_disabled(database, args.username, args.disabled)
         print(f"{'disabled' if args.disabled else 'enabled'} '{args.username}'")
         return 0
     return _run("disable" if args.disabled else "enable", settings, action)
@@ -125,7 +125,7 @@ def disable_command(args: argparse.Namespace, settings: Settings) -> int:
 def set_password_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
         password = read_password("New password: ")
-        auth.set_password(database, args.username, password)
+        accounts.set_password(database, args.username, password)
         print(f"password changed for '{args.username}'; its sessions have ended")
         return 0
     return _run("set-password", settings, action)
@@ -133,7 +133,7 @@ def set_password_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def update_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
-        auth.update_profile(database, args.username, display_name=args.display_name,
+        accounts.update_profile(database, args.username, display_name=args.display_name,
                             signature=args.signature)
         print(f"updated '{args.username}'; pages with its replies will be re-baked")
         return 0

@@ -1,0 +1,1 @@
+"""The article library: front matter read strictly from docs/, the catalog, citations."""

@@ -1,0 +1,1 @@
+"""Site publishing: baking approved comments into built pages, re-baking, the MkDocs plugin."""

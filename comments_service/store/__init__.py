@@ -1,0 +1,1 @@
+"""The storage layer: engine and transactions, tables, migrations, thread versions."""

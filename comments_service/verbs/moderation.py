@@ -1,0 +1,331 @@
+"""Moderation verbs: the queue, status changes, redaction and staff replies.
+
+Reply templates (reply_templates) and the audit log (audit) are mixed into Moderation, so
+staff pages and the CLI keep one object for everything staff do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from comments_service.articles.article import Article
+from comments_service.store import thread_versions
+from comments_service.store.database import Database
+from comments_service.store.models import (
+    Comment,
+    CommentStatus,
+    StaffUser,
+    utcnow,
+)
+from comments_service.verbs import comments, render
+from comments_service.verbs.audit import PAGE_SIZE, Actor, ModerationError, NotFound
+from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.notifications import ArticleLookup, Notifier
+from comments_service.verbs.reply_templates import ReplyTemplates
+
+MAX_BODY_CHARS = comments.MAX_BODY
+
+# What each status-changing action sets; "delete" is a soft delete, erasure removes data.
+ACTIONS: dict[str, CommentStatus] = {
+    "approve": CommentStatus.APPROVED,
+    "reject": CommentStatus.REJECTED,
+    "spam": CommentStatus.SPAM,
+    "delete": CommentStatus.DELETED,
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the moderation page lists. ``status`` "all" lists every status."""
+
+    status: str = CommentStatus.PENDING.value
+    article_id: str = ""
+    query: str = ""
+    page: int = 1
+
+    def validate(self) -> QueueFilter:
+        if self.status != "all" and self.status not in {s.value for s in CommentStatus}:
+            raise ModerationError("status", "must be pending, approved, rejected, spam, "
+                                  "deleted or all")
+        if self.page < 1:
+            raise ModerationError("page", "must be 1 or more")
+        return self
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One comment as staff see it: decrypted email, the comment it answers, its article."""
+
+    comment: Comment
+    email: str
+    parent: Comment | None
+    article: Article | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+class Moderation(ReplyTemplates):
+    """The moderation verbs over one database. Each changing verb is one transaction."""
+
+    def __init__(
+        self,
+        database: Database,
+        keyring: Keyring,
+        articles: ArticleLookup | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.database = database
+        self.keyring = keyring
+        self.articles = articles
+        self.notifier = notifier or Notifier(database.settings, keyring, articles)
+
+    # Reading --------------------------------------------------------------------------
+
+    def queue(self, wanted: QueueFilter) -> QueuePage:
+        """Comments matching the filter; pending ones urgent first, then oldest first."""
+        wanted = wanted.validate()
+        conditions: list[ColumnElement[bool]] = []
+        if wanted.status != "all":
+            conditions.append(Comment.status == CommentStatus(wanted.status))
+        if wanted.article_id:
+            conditions.append(Comment.article_id == wanted.article_id)
+        query = wanted.query.strip()
+        if query:
+            matches = [Comment.body.icontains(query, autoescape=True),
+                       Comment.author_name.icontains(query, autoescape=True)]
+            if "@" in query:
+                matches.append(Comment.email_hash == self.keyring.email_hash(query))
+            conditions.append(or_(*matches))
+        if wanted.status == CommentStatus.PENDING.value:
+            order = [Comment.urgent.desc(), Comment.created_at.asc(), Comment.id.asc()]
+        else:
+            order = [Comment.created_at.desc(), Comment.id.desc()]
+        with self.database.read() as session:
+            total = session.scalar(select(func.count()).select_from(Comment).where(*conditions))
+            rows = list(
+                session.scalars(
+                    select(Comment).where(*conditions).order_by(*order)
+                    .limit(PAGE_SIZE).offset((wanted.page - 1) * PAGE_SIZE)
+                )
+            )
+            parents = self._parents(session, rows)
+        return QueuePage([self._item(c, parents.get(c.parent_id)) for c in rows],
+                         total or 0, wanted.page)
+
+    def item(self, comment_id: int) -> QueueItem:
+        """One comment with its context; raises NotFound."""
+        with self.database.read() as session:
+            comment = session.get(Comment, comment_id)
+            if comment is None:
+                raise NotFound(f"no comment with id {comment_id}")
+            parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
+        return self._item(comment, parent)
+
+    def replies(self, comment_id: int) -> list[Comment]:
+        """Direct replies to a comment, oldest first, whatever their status."""
+        with self.database.read() as session:
+            return list(session.scalars(
+                select(Comment).where(Comment.parent_id == comment_id)
+                .order_by(Comment.created_at, Comment.id)))
+
+    def article_ids(self) -> list[str]:
+        """Every article id that has comments, for the filter menu."""
+        with self.database.read() as session:
+            return list(session.scalars(
+                select(Comment.article_id).distinct().order_by(Comment.article_id)))
+
+    def counts(self) -> dict[str, int]:
+        """How many comments are in each status, plus pending urgent ones."""
+        with self.database.read() as session:
+            counts = {status.value: 0 for status in CommentStatus}
+            for status, count in session.execute(
+                select(Comment.status, func.count()).group_by(Comment.status)
+            ):
+                counts[CommentStatus(status).value] = count
+            counts["urgent"] = session.scalar(
+                select(func.count()).select_from(Comment).where(
+                    Comment.status == CommentStatus.PENDING, Comment.urgent.is_(True))) or 0
+        return counts
+
+    def _parents(self, session: Session, rows: Iterable[Comment]) -> dict[int, Comment]:
+        ids = {c.parent_id for c in rows if c.parent_id}
+        if not ids:
+            return {}
+        parent = aliased(Comment)
+        return {p.id: p for p in session.scalars(select(parent).where(parent.id.in_(ids)))}
+
+    def _item(self, comment: Comment, parent: Comment | None) -> QueueItem:
+        article = self.articles.get(comment.article_id) if self.articles else None
+        return QueueItem(comment, self.keyring.decrypt_email(comment.email_encrypted),
+                         parent, article)
+
+    # Status changes -------------------------------------------------------------------
+
+    def approve(self, comment_id: int, actor: Actor) -> bool:
+        """Publish a comment. Returns False when it already was published."""
+        return self.bulk("approve", [comment_id], actor) == 1
+
+    def reject(self, comment_id: int, actor: Actor) -> bool:
+        """Refuse a comment (kept, never shown). Returns False when nothing changed."""
+        return self.bulk("reject", [comment_id], actor) == 1
+
+    def mark_spam(self, comment_id: int, actor: Actor) -> bool:
+        """Mark a comment as spam (kept, never shown). Returns False when nothing changed."""
+        return self.bulk("spam", [comment_id], actor) == 1
+
+    def delete(self, comment_id: int, actor: Actor) -> bool:
+        """Take a comment down (kept for the audit trail). Returns False when nothing changed."""
+        return self.bulk("delete", [comment_id], actor) == 1
+
+    def bulk(self, action: str, comment_ids: Iterable[int], actor: Actor) -> int:
+        """Apply one action to several comments in one transaction; returns how many changed.
+
+        Raises NotFound when any id is unknown, so a stale selection changes nothing.
+        """
+        if action not in ACTIONS:
+            raise ModerationError("action", f"must be one of {', '.join(ACTIONS)}")
+        ids = sorted(set(comment_ids))
+        if not ids:
+            raise ModerationError("ids", "select at least one comment")
+        changed = 0
+        with self.database.write() as session:
+            comments = {c.id: c for c in session.scalars(
+                select(Comment).where(Comment.id.in_(ids)).with_for_update(of=Comment))}
+            missing = [i for i in ids if i not in comments]
+            if missing:
+                raise NotFound(f"no comment with id {missing[0]}")
+            for comment_id in ids:
+                if self._set_status(session, comments[comment_id], ACTIONS[action], actor):
+                    changed += 1
+        return changed
+
+    def _set_status(self, session: Session, comment: Comment, status: CommentStatus,
+                    actor: Actor) -> bool:
+        before = comment.status
+        if before == status:
+            return False
+        now = utcnow()
+        comment.status = status
+        comment.moderated_at = now
+        comment.updated_at = now
+        self._audit(session, actor, ACTION_NAMES[status], comment.id, before.value, status.value)
+        if CommentStatus.APPROVED in (before, status):
+            thread_versions.touch_thread(session, comment.article_id)
+        if status == CommentStatus.APPROVED and before == CommentStatus.PENDING:
+            self.notifier.comment_approved(session, comment)
+            if comment.parent_id:
+                parent = session.get(Comment, comment.parent_id)
+                if parent is not None:
+                    self.notifier.reply_published(session, comment, parent)
+        return True
+
+    def edit(self, comment_id: int, body: str, actor: Actor) -> bool:
+        """Replace a comment's text, e.g. to redact personal details.
+
+        The original text is kept in the audit entry's ``before``. Returns False when the
+        text is unchanged.
+        """
+        body = _clean_body(body)
+        with self.database.write() as session:
+            comment = self._get_for_update(session, comment_id)
+            if comment.body == body:
+                return False
+            before = comment.body
+            comment.body = body
+            comment.body_html = render.render_comment(body)
+            comment.updated_at = utcnow()
+            self._audit(session, actor, "edit", comment.id, before, body)
+            if comment.status == CommentStatus.APPROVED:
+                thread_versions.touch_thread(session, comment.article_id)
+        return True
+
+    def reply_as_staff(self, parent_id: int, staff_user_id: int, body: str) -> Comment:
+        """Publish a staff reply at once; a pending parent is approved with it.
+
+        The reply carries the staff member's display name; its badge and signature come
+        from the account, never from anything a reader typed.
+        """
+        body = _clean_body(body)
+        with self.database.write() as session:
+            user = session.get(StaffUser, staff_user_id)
+            if user is None or user.disabled:
+                raise ModerationError("staff", "no enabled staff account with that id")
+            actor = Actor.staff(user)
+            parent = self._get_for_update(session, parent_id)
+            if parent.status not in (CommentStatus.APPROVED, CommentStatus.PENDING):
+                raise ModerationError(
+                    "parent", f"comment {parent_id} is {parent.status.value}; only pending or "
+                    "approved comments can be answered")
+            if parent.status == CommentStatus.PENDING:
+                self._set_status(session, parent, CommentStatus.APPROVED, actor)
+            # Past the deepest level the page shows, the reply joins the nearest ancestor
+            # that can hold it, as a reader's reply would.
+            attach = parent
+            while attach.depth >= comments.MAX_DEPTH and attach.parent_id is not None:
+                ancestor = session.get(Comment, attach.parent_id)
+                if ancestor is None:
+                    break
+                attach = ancestor
+            now = utcnow()
+            reply = Comment(
+                article_id=parent.article_id,
+                parent_id=attach.id,
+                depth=min(attach.depth + 1, comments.MAX_DEPTH),
+                author_name=user.display_name,
+                email_encrypted="",
+                email_hash="",
+                body=body,
+                body_html=render.render_comment(body),
+                body_hash=hashlib.sha256(body.encode()).hexdigest(),
+                status=CommentStatus.APPROVED,
+                urgent=False,
+                is_staff=True,
+                staff_user_id=user.id,
+                created_at=now,
+                updated_at=now,
+                moderated_at=now,
+                ip_hash=None,
+                notify=False,
+                erased=False,
+                # Nobody needs to moderate a staff reply, so no moderator mail is due.
+                notified=True,
+            )
+            session.add(reply)
+            session.flush()
+            self._audit(session, actor, "reply", reply.id, "", body)
+            thread_versions.touch_thread(session, parent.article_id)
+            self.notifier.reply_published(session, reply, parent)
+        return reply
+
+    def _get_for_update(self, session: Session, comment_id: int) -> Comment:
+        comment = session.get(Comment, comment_id, with_for_update={"of": Comment})
+        if comment is None:
+            raise NotFound(f"no comment with id {comment_id}")
+        return comment
+
+
+ACTION_NAMES: dict[CommentStatus, str] = {status: name for name, status in ACTIONS.items()}
+
+
+def _clean_body(body: str) -> str:
+    """Staff-written text, trimmed with newlines made uniform; ModerationError when unusable."""
+    body = render.normalize_newlines(body).strip()
+    if not body:
+        raise ModerationError("body", "must not be blank")
+    if len(body) > MAX_BODY_CHARS:
+        raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+    return body
