@@ -32,4 +32,6 @@ def upgrade(database: Database) -> None:
                 # Two service processes starting together must not both create the tables.
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7283401)")
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": features developed side by side add migrations on branches off the
+            # same parent; every branch is applied (a merge revision joins them later).
+            command.upgrade(config, "heads")
