@@ -1,17 +1,25 @@
-"""Urgent-term matching: does a comment mention self-harm, suicide or a crisis?
+"""Urgency: running the crisis detector on a comment, and the reasons kept with the flag.
 
-Matching is case- and accent-insensitive and respects word boundaries, so "crisis" matches
-"CRISIS" and "crísis" but not "crisises" inside another word, and "self-harm" matches
-"self harm" too. A match only flags the comment for the moderation queue and shows the
+The detector (``verbs.crisis``) recognises the ways people in danger write; this module
+builds it once from the operator's settings (phrases added and removed), runs it on every
+text a reader sends, and turns its matches into what staff see in the queue ("plans or
+means: 'hoarding my meds'"). A flag only puts the comment first in the queue and shows the
 reader crisis signposting; it never publishes or rejects anything.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+
+from comments_service.config import Settings
+from comments_service.verbs.crisis import CATEGORY_LABELS, Detector
+
+# Long enough to show the phrase in its context, short enough for a queue row.
+MAX_REASON_TEXT = 120
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
@@ -26,32 +34,75 @@ def fold(text: str) -> str:
     return folded.casefold().translate(_APOSTROPHES).translate(_DASHES)
 
 
-@lru_cache(maxsize=16)
-def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    alternatives = []
-    for term in terms:
-        words = re.split(r"[\s-]+", fold(term).strip())
-        words = [w for w in words if w]
-        if not words:
+@dataclass(frozen=True)
+class Urgency:
+    """The detector's verdict on everything one reader sent."""
+
+    reasons: tuple[tuple[str, str], ...] = ()  # (category, matched text), in order
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(category for category, _ in self.reasons))
+
+    def to_json(self) -> str:
+        """The reasons as stored in ``comments.urgent_reasons`` ("" when not urgent)."""
+        return json.dumps([list(r) for r in self.reasons], ensure_ascii=False) if self else ""
+
+    def __bool__(self) -> bool:
+        return self.urgent
+
+
+@lru_cache(maxsize=8)
+def _detector(extra: tuple[str, ...], removed: tuple[str, ...]) -> Detector:
+    return Detector(extra_phrases=extra, removed_phrases=removed)
+
+
+def detector_for(settings: Settings) -> Detector:
+    """The detector with the operator's added and removed phrases, compiled once."""
+    return _detector(tuple(settings.urgent_terms), tuple(settings.urgent_terms_removed))
+
+
+def assess(settings: Settings, *texts: str) -> Urgency:
+    """Run the detector over each text (the comment, the name) and merge what it found."""
+    detector = detector_for(settings)
+    reasons: list[tuple[str, str]] = []
+    for text in texts:
+        if not text:
             continue
-        # Words of a phrase may be separated by any run of spaces or hyphens in the text.
-        alternatives.append(r"[\s-]+".join(re.escape(w) for w in words))
-    if not alternatives:
-        return None
-    # Longest first so the reported term is the most specific one.
-    alternatives.sort(key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+        for match in detector.detect(text).matches:
+            reason = (match.category, " ".join(match.text.split())[:MAX_REASON_TEXT])
+            if reason not in reasons:
+                reasons.append(reason)
+    return Urgency(tuple(reasons))
 
 
-def urgent_terms_in(text: str, terms: Iterable[str]) -> list[str]:
-    """The urgent terms found in the text, folded, in order of appearance."""
-    pattern = _pattern(tuple(terms))
-    if pattern is None:
+def merge(stored: str, found: Urgency) -> Urgency:
+    """Stored reasons plus newly found ones, e.g. after a staff edit of the text."""
+    return Urgency(tuple(dict.fromkeys([*parse_reasons(stored), *found.reasons])))
+
+
+def parse_reasons(stored: str) -> list[tuple[str, str]]:
+    """The (category, text) pairs kept in ``comments.urgent_reasons``; [] if none or unreadable."""
+    if not stored:
         return []
-    return [match.group(0) for match in pattern.finditer(fold(text))]
+    try:
+        raw = json.loads(stored)
+    except ValueError:
+        return []
+    return [(str(r[0]), str(r[1])) for r in raw if isinstance(r, list) and len(r) == 2]
 
 
-def is_urgent(text: str, terms: Iterable[str]) -> bool:
-    """True when the text mentions any of the urgent terms."""
-    pattern = _pattern(tuple(terms))
-    return pattern is not None and pattern.search(fold(text)) is not None
+def describe(stored: str) -> list[str]:
+    """Human lines for the queue: "plans or means: 'hoarding my meds'"."""
+    return [f"{CATEGORY_LABELS.get(category, category)}: '{text}'"
+            for category, text in parse_reasons(stored)]
+
+
+def category_labels(stored: str) -> list[str]:
+    """The distinct category labels of the stored reasons, for a compact queue row."""
+    pairs: Iterable[tuple[str, str]] = parse_reasons(stored)
+    return list(dict.fromkeys(CATEGORY_LABELS.get(c, c) for c, _ in pairs))
