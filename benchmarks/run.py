@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import corpus, isso_server, servers, wrk
+from benchlib import corpus, isso_server, lean, servers, wrk
 from benchlib.passes import (
     compare_servers,
+    create_pg_database,
     drop_pg_database,
-    isso_idle_memory,
     measure_memory,
     post_held,
     post_passes,
@@ -66,9 +66,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site-only", action="store_true",
                         help="only the site figures: mkdocs build ours vs stock, bake, re-bake, "
                         "page weight (with --lighthouse, Lighthouse too)")
+    parser.add_argument("--big-threads-only", action="store_true",
+                        help="only big threads: page weight and time to render an article "
+                        "with 50, 1,000 and 5,000 comments (benchlib/bigthreads.py)")
     parser.add_argument("--site-runs", type=int,
                         help="mkdocs builds of each site, best taken (default 2; 1 with --quick "
                         "or 500+ articles)")
+    parser.add_argument("--growth", action="store_true",
+                        help="only the growth pass: seed 10,000, 100,000 and 1,000,000 "
+                        "comments in bulk on SQLite and PostgreSQL and print how each read, "
+                        "post and staff query grows, and big threads (benchlib/growth.py; "
+                        "about 15 minutes, not in --quick)")
+    parser.add_argument("--growth-sizes", default="10000,100000,1000000",
+                        help="stored comments per growth step (default 10000,100000,1000000)")
     parser.add_argument("--posts-only", action="store_true",
                         help="only the POST passes: ours on SQLite against Isso, then ours on "
                         "PostgreSQL with 2 and 4 processes (unless --skip-postgres)")
@@ -89,6 +99,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.soak = args.soak if args.soak is not None else (20.0 if quick else 180.0)
     args.articles = args.articles or (40 if quick else 1000)
     args.connections = [int(c) for c in str(args.connections).split(",") if c]
+    args.growth_sizes = sorted(int(c) for c in str(args.growth_sizes).split(",") if c)
+    if any(not 1_000 <= n <= 2_000_000 for n in args.growth_sizes):
+        parser.error("--growth-sizes: each size must be from 1000 to 2000000 comments")
     args.compare_servers = args.compare_servers or args.servers_only
     args.server_kinds = [k for k in str(args.server_kinds).split(",") if k]
     unknown = set(args.server_kinds) - set(servers.SERVER_KINDS)
@@ -104,7 +117,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.big_threads_only:
+        # Needs only the package and Chromium: none of the servers the other passes install.
+        from benchlib import bigthreads
+
+        return bigthreads.main(Path(tempfile.mkdtemp(prefix="comments-bench-threads-")))
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.growth:
+        # In this process, against databases it seeds itself: no servers to install.
+        return _growth(args)
     servers.ensure_debian_tools()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     isso_bin = servers.ensure_isso(args.cache_dir)
@@ -139,6 +160,22 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(ws.root, ignore_errors=True)
     print_report(args, results)
     return status
+
+
+def _growth(args: argparse.Namespace) -> int:
+    from benchlib import growth
+
+    tables = growth.run(
+        args.growth_sizes, None if args.skip_postgres else args.pg_url, log,
+        create_pg=lambda: create_pg_database(args.pg_url),
+        drop_pg=lambda name: drop_pg_database(args.pg_url, name))
+    for table in tables:
+        print("\n".join(table.lines()) + "\n")
+    from benchlib import catalog_memory
+
+    log("growth: the catalog's memory at 1,000 and 10,000 articles")
+    print("\n".join(catalog_memory.measure()))
+    return 0
 
 
 def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
@@ -181,7 +218,8 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     measure_memory(results, "ours (2 processes)", "idle", ours)
     if args.memory_only:
         ws.stop(ours)
-        isso_idle_memory(ws, results, isso_bin, api_articles)
+        # Isso's idle memory is measured in the lean phase, seeded the same way.
+        lean.lean_phase(ws, args, results, config, isso_bin, api_articles, main_article)
         stack_floor_memory(ws, results)
         return
     if args.site_only:
@@ -294,7 +332,22 @@ def run_all(ws: servers.Workspace, args: argparse.Namespace, results: Results,
     if not args.skip_site:
         site_phase(ws, args, results, docs, config, main_article, rebake_article,
                    rebake_pending)
+        big_threads_phase(ws, results)
     _ = seeded
+
+
+def big_threads_phase(ws: servers.Workspace, results: Results) -> None:
+    """Page weight and time to render with 50, 1,000 and 5,000 comments, as notes."""
+    from benchlib import bigthreads
+
+    log("big threads: the article with 50, 1,000 and 5,000 comments")
+    for figures in bigthreads.measure(ws.root / "bigthreads"):
+        results.notes.append(
+            f"big thread, {figures.comments:,} comments: article HTML "
+            f"{figures.html_gz / 1024:.1f} KB gzipped (the whole thread baked: "
+            f"{figures.whole_thread_html_gz / 1024:.1f} KB), load event "
+            f"{figures.load_ms:.0f} ms, thread from the API {figures.thread_ready_ms:.0f} ms, "
+            f"{figures.elements:,} elements")
 
 
 if __name__ == "__main__":

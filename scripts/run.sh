@@ -13,7 +13,8 @@ PORT=${PORT:-8000}
 export COMMENTS_SITE_URL=${COMMENTS_SITE_URL:-http://127.0.0.1:$PORT/}
 .venv/bin/comments-service migrate
 .venv/bin/comments-service demo-seed
-# The MkDocs plugin bakes the approved comments into the pages after the build.
-.venv/bin/mkdocs build --strict --quiet
+# The MkDocs plugin bakes the approved comments into the pages; build-site builds into a
+# fresh folder and swaps it in only when the build succeeds.
+.venv/bin/comments-service build-site --quiet
 echo "Site and comments: http://127.0.0.1:$PORT/   Moderation: http://127.0.0.1:$PORT/staff/"
 exec .venv/bin/comments-service serve --host 127.0.0.1 --port "$PORT"

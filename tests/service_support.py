@@ -152,6 +152,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         "COMMENTS_SITE_URL": settings.site_url,
         "COMMENTS_MIN_SUBMIT_SECONDS": str(settings.min_submit_seconds),
         "COMMENTS_RATE_LIMIT_COUNT": str(settings.rate_limit_count),
+        "COMMENTS_RATE_LIMIT_ADDRESS_COUNT": str(settings.rate_limit_address_count),
         "COMMENTS_RATE_LIMIT_WINDOW_SECONDS": str(settings.rate_limit_window_seconds),
         "COMMENTS_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
         "COMMENTS_SERVE_SITE": "false",

@@ -33,7 +33,8 @@ from comments_service.verbs import render
 from comments_service.verbs.thread_cache import ThreadCache
 from comments_service.web.fastpath import article_params
 
-PUBLIC_KEYS = {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}
+PUBLIC_KEYS = {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature",
+               "content_note"}
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_staff_reply_shows_display_name_signature_and_staff_flag(client: TestCli
     assert comments[1] == {
         "id": reply, "parent_id": parent, "author": "Dr. Mira Example",
         "body_html": "<p>Thank you.</p>", "created_at": comments[1]["created_at"],
-        "staff": True, "signature": "Clinical editor",
+        "staff": True, "signature": "Clinical editor", "content_note": None,
     }
 
 

@@ -70,7 +70,13 @@ def test_approval_rebakes_the_page_and_runs_the_publish_command(database, settin
     assert [p.article_id for p in done] == ["impasse"]
     assert done[0].published
     assert "Waiting for approval" in section(page, "impasse").get_text()
-    assert log.read_text().split() == [str(page), str(settings.site_dir)]
+    # The page, then the static thread data the page's script reads first.
+    data = settings.site_dir / "comments-data"
+    assert log.read_text().splitlines() == [
+        f"{page} {settings.site_dir}",
+        f"{data / 'impasse.json'} {settings.site_dir}",
+        f"{data / 'counts.json'} {settings.site_dir}",
+    ]
     assert queued(database) == []
 
 
@@ -185,7 +191,8 @@ def test_publish_webhook_gets_the_changed_pages(database, settings):
     assert done[0].published
     assert _Hook.received == [{
         "article_id": "impasse", "site_dir": str(settings.site_dir),
-        "pages": ["impasse/index.html"],
+        "pages": ["impasse/index.html", "comments-data/impasse.json",
+                  "comments-data/counts.json"],
     }]
 
 

@@ -106,7 +106,7 @@ def test_checkboxes_and_reply_fields_are_understood(client: TestClient) -> None:
 
 def test_urgent_comment_redirects_with_comment_urgent(client: TestClient) -> None:
     response = send(client, body="I have been thinking about suicide.")
-    assert response.headers["location"] == f"{ARTICLE_URL}?comment=urgent#comment-pending"
+    assert response.headers["location"] == f"{ARTICLE_URL}?comment=urgent#comment-urgent"
     assert stored(client)[0].urgent is True
 
 

@@ -62,7 +62,8 @@ CASES: list[tuple[Callable[[Path], None], str, str, str]] = [
     (impossible_date, ARTICLE_FILE, "updated", "'2015-02-30' is not a date"),
     (worded_date, ARTICLE_FILE, "updated", "'28 August 2015' is not a date"),
     (malformed_doi, ARTICLE_FILE, "references[1].doi", "is not a DOI"),
-    (duplicate_id, ARTICLE_FILE, "id", f"'therapeutic-impasse' is already used by {OTHER_FILE}"),
+    # The file that took an existing id is blamed, never the article whose comments use it.
+    (duplicate_id, OTHER_FILE, "id", f"'therapeutic-impasse' is already the id of {ARTICLE_FILE}"),
     (long_description, ARTICLE_FILE, "description", "at most 160"),
     (bad_yaml, ARTICLE_FILE, "(front matter)", "is not valid YAML"),
     (unknown_comments_state, OTHER_FILE, "comments", "must be one of: open, closed, hidden"),

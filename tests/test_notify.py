@@ -323,7 +323,7 @@ def test_down_mail_server_loses_nothing(tmp_path: Path, mailbox: tuple[Mailbox, 
 def test_retry_delay_doubles_and_is_capped() -> None:
     assert outbox.retry_delay(1) == timedelta(minutes=1)
     assert outbox.retry_delay(2) == timedelta(minutes=2)
-    assert outbox.retry_delay(30) == timedelta(hours=6)
+    assert outbox.retry_delay(30) == timedelta(hours=1)
 
 
 def test_no_header_injection_from_any_field(app: FastAPI, box: Mailbox) -> None:

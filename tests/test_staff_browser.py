@@ -88,7 +88,7 @@ def test_keyboard_alone_signs_in_and_approves_the_urgent_comment(page, served: S
     assert outline != "none"  # focus is visible
     page.keyboard.press("Enter")
     page.wait_for_load_state()
-    assert page.get_by_role("status").inner_text() == "Approved 1 comment(s)."
+    assert page.get_by_role("status").inner_text() == "Approved 1 comment."
     assert get_comment(served.database, comment_id).status == CommentStatus.APPROVED
 
 
@@ -102,7 +102,8 @@ def test_skip_link_moves_focus_to_the_main_content(page, served: Served) -> None
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["/staff/sign-in", "/staff/?status=all", "/staff/comments/3",
                                   "/staff/comments/4",
-                                  "/staff/audit", "/staff/templates", "/staff/privacy"])
+                                  "/staff/audit", "/staff/templates", "/staff/privacy",
+                                  "/staff/blocklist", "/staff/?status=likely_spam"])
 def test_staff_pages_have_no_axe_violations(browser, served: Served, path: str,  # type: ignore[no-untyped-def]  # noqa: F811
                                             scheme: str, tmp_path: Path) -> None:
     # The pages forbid inline script (CSP); axe is injected, so this context bypasses it.

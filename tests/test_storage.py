@@ -36,7 +36,8 @@ def test_sqlite_runs_in_wal_mode_with_full_sync_and_a_busy_timeout(database: Dat
 
 
 def test_concurrent_posts_on_sqlite_all_succeed(settings: Settings, tmp_path: Path) -> None:
-    with app_client(with_docs(settings, tmp_path, rate_limit_count=100)) as client:
+    with app_client(with_docs(settings, tmp_path, rate_limit_count=100,
+                              rate_limit_address_count=100)) as client:
         def send(n: int) -> int:
             return post(client, body=f"Concurrent comment {n}").status_code
 
@@ -103,7 +104,12 @@ def test_create_app_migrates_an_empty_database(settings: Settings, tmp_path: Pat
 
 def test_migrations_build_exactly_the_tables_the_models_describe(database: Database) -> None:
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        # Migration 0012's FTS5 search index (a virtual table and its shadow tables)
+        # is no model: SQLite keeps it from triggers.
+        context = MigrationContext.configure(connection, opts={"include_name": (
+            lambda name, kind, _parent: not (kind == "table"
+                                             and str(name).startswith("comments_search")))})
+        differences = compare_metadata(context, Base.metadata)
     assert differences == []
 
 
@@ -158,7 +164,8 @@ def test_development_keeps_a_generated_secret_under_var(tmp_path: Path) -> None:
 def test_acknowledged_comments_survive_kill_9_of_the_server(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings = with_docs(settings, tmp_path, rate_limit_count=10_000)
+    settings = with_docs(settings, tmp_path, rate_limit_count=10_000,
+                         rate_limit_address_count=10_000)
     server = Server(settings)
     acknowledged: dict[int, str] = {}
     killer = threading.Timer(1.5, server.kill9)

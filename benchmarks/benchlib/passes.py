@@ -238,7 +238,7 @@ def postgres_passes(ws: servers.Workspace, args: argparse.Namespace, results: Re
     post_path = f"/api/articles/{post_article}/comments"
     started: dict[int, tuple[procs.Managed, int]] = {}
     try:
-        for workers in (2, 4):
+        for workers in (1, 2, 4):
             server, port = servers.start_ours(ws, config, workers, f"ours-pg-{workers}")
             started[workers] = (server, port)
             results.settings.append(f"ours   http://127.0.0.1:{port}  pid {server.pid}  "
@@ -248,7 +248,13 @@ def postgres_passes(ws: servers.Workspace, args: argparse.Namespace, results: Re
                      script="post_comment.lua", script_args=[post_path, "{nonce}", "ours"])
             for w, (server, port) in started.items()
         ]
-        log("POST a held comment on PostgreSQL, 2 and 4 processes")
+        log("POST a held comment on PostgreSQL, 1, 2 and 4 processes")
+        # Each process's first post compiles the crisis detector's patterns (seconds on a
+        # busy machine); the SQLite server was warmed by its seeding, these by a few posts.
+        for workers, (_, port) in started.items():
+            for n in range(4 * workers):
+                post_held(f"http://127.0.0.1:{port}", post_article,
+                          f"Warm-up post {n} for the {workers}-process PostgreSQL server.")
         for endpoint in endpoints:
             wrk.run(endpoint.url, connections=16, seconds=1, server=None,
                     script=endpoint.script, script_args=endpoint.script_args)

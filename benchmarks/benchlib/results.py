@@ -35,6 +35,8 @@ class Results:
     notes: list[str] = field(default_factory=list)
     thread_bytes: int = 0
     checks: list[str] = field(default_factory=list)
+    # The lean phase's single figures: freshness_ms, debounce_s (benchlib/lean.py).
+    lean: dict[str, float] = field(default_factory=dict)
 
     def get(self, group: str, target: str, connections: int) -> Pass:
         for p in self.passes:

@@ -222,6 +222,7 @@ def ours_config(ws: Workspace, database_url: str, docs_dir: Path, site_dir: Path
         # see lua/post_comment.lua); the limit is raised as well, so that no pass meets 429.
         "COMMENTS_TRUSTED_PROXIES": "127.0.0.1",
         "COMMENTS_RATE_LIMIT_COUNT": "1000000000",
+        "COMMENTS_RATE_LIMIT_ADDRESS_COUNT": "1000000000",
         # The benchmark measures the API; the re-bake worker would touch a copy of the site.
         "COMMENTS_BAKE_DEBOUNCE_SECONDS": "1",
     }
@@ -267,7 +268,8 @@ def start_ours(ws: Workspace, config: OursConfig, workers: int, name: str,
         argv = [str(VENV_BIN / "comments-service"), "serve", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(workers)]
         settings = (f"comments-service serve --workers {workers} (granian, uvloop, "
-                    "supervisor without the app)")
+                    + ("one process serving the app itself)" if workers == 1 else
+                       "supervisor without the app)"))
     elif kind == "uvicorn":
         argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(workers), "--loop", "uvloop",

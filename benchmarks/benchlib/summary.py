@@ -7,7 +7,7 @@ import math
 import os
 import statistics
 
-from benchlib import report
+from benchlib import lean, report
 from benchlib.report import Pass, Target
 from benchlib.results import Results
 
@@ -100,7 +100,7 @@ def print_report(args: argparse.Namespace, results: Results) -> None:
         out.append(report.table(site_rows, ["site", "", "figure"]))
     out.append("")
     shown = [t for t in targets(args, results)
-             if not args.memory_only or t.name.startswith("idle memory")]
+             if not args.memory_only or t.name.startswith(("idle memory", "lean"))]
     if args.site_only:
         shown = [t for t in shown if t.name.startswith(SITE_TARGETS)]
     if args.posts_only:
@@ -219,12 +219,14 @@ def targets(args: argparse.Namespace, results: Results) -> list[Target]:
         found.append(Target("article page gzipped (HTML+CSS+JS)", "<= 90 KB",
                             f"{site.page_total_gz / 1024:.1f} KB",
                             site.page_total_gz <= 90 * 1024 if site.page_total_gz else None))
-        found.append(Target("our script gzipped", "<= 10 KB", f"{site.script_gz / 1024:.1f} KB",
-                            site.script_gz <= 10 * 1024 if site.script_gz else None))
+        # 11 KB since big threads, live updates and pending comments (README, "Page weight").
+        found.append(Target("our script gzipped", "<= 11 KB", f"{site.script_gz / 1024:.1f} KB",
+                            site.script_gz <= 11 * 1024 if site.script_gz else None))
         found.append(Target("requests to other hosts", "0", str(len(site.third_party)),
                             not site.third_party))
         if args.lighthouse:
             score = site.lighthouse_performance
             found.append(Target("Lighthouse mobile performance (gzip)", ">= 98", str(score),
                                 score >= 98 if score is not None else None))
+    found.extend(lean.targets(results))
     return found

@@ -18,6 +18,9 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from comments_service.articles.article import ARTICLE_ID_RE, Article, Reference, url_path_for
+from comments_service.articles.duplicate_ids import Claim, clash_message, order_claims
+from comments_service.articles.editor_checks import editor_warnings
+from comments_service.articles.problems import Problem
 
 # Crossref's recommended pattern for modern DOIs, anchored.
 DOI_RE = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
@@ -67,22 +70,12 @@ class _TextDatesHandler(YAMLHandler):
         return super().load(fm, **kwargs)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one field of one file."""
-
-    file: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
-
-
 @dataclass
 class LoadResult:
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Not errors (the build still succeeds); check-docs prints them so editors see them.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,9 +104,14 @@ def is_article(metadata: dict[str, Any]) -> bool:
 
 
 def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult:
-    """Read every Markdown file under docs_dir and validate the articles among them."""
+    """Read every Markdown file under docs_dir and validate the articles among them.
+
+    When two files claim one id, the older keeps it and the newer is reported
+    (duplicate_ids), so an editor is never told to change the id that comments follow.
+    """
     result = LoadResult()
-    seen_ids: dict[str, str] = {}
+    claims: dict[str, list[Claim]] = {}
+    valid: dict[str, Article] = {}
     for path in sorted(docs_dir.rglob("*.md")):
         rel = path.relative_to(docs_dir).as_posix()
         problems: list[Problem] = []
@@ -133,6 +131,11 @@ def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult
             )
             continue
         metadata = dict(post.metadata)
+        if not metadata and not text.lstrip().startswith("---"):
+            result.problems.append(Problem(
+                rel, "(front matter)", "is missing: start the file with a '---' block "
+                "holding at least a title (an article also needs description, id and updated)"))
+            continue
         if not is_article(metadata):
             if {"updated", "references", "description"} & metadata.keys() and "title" in metadata:
                 result.problems.append(
@@ -143,15 +146,21 @@ def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult
             continue
         article = _validate(rel, metadata, problems, use_directory_urls)
         if article is not None and not problems:
-            if article.id in seen_ids:
-                problems.append(Problem(rel, "id", f"'{article.id}' is already used by "
-                                        f"{seen_ids[article.id]}; ids must be unique"))
-            else:
-                seen_ids[article.id] = rel
-                result.articles.append(article)
-        elif isinstance(metadata.get("id"), str):
-            seen_ids.setdefault(metadata["id"], rel)
+            valid[rel] = article
+            result.warnings.extend(editor_warnings(rel, metadata))
+        if isinstance(metadata.get("id"), str):
+            claims.setdefault(metadata["id"], []).append(
+                Claim(rel, path, valid=article is not None and not problems))
         result.problems.extend(problems)
+    taken = set(claims)
+    for article_id, claimed in claims.items():
+        ordered = order_claims(claimed) if len(claimed) > 1 else claimed
+        for claim in ordered[1:]:
+            if claim.valid:
+                del valid[claim.rel]
+                result.problems.append(
+                    Problem(claim.rel, "id", clash_message(article_id, ordered[0], taken)))
+    result.articles.extend(valid.values())
     return result
 
 
@@ -231,6 +240,9 @@ def _validate(
     tags_value = meta.get("tags", [])
     tags: list[str] = []
     if tags_value is None:
+        if "tags" in meta:
+            # `tags:` with nothing after it: almost always a list the editor meant to fill.
+            bad("tags", "is empty; list at least one tag, or remove the line")
         tags_value = []
     if not isinstance(tags_value, list):
         bad("tags", "must be a list of text tags")

@@ -15,14 +15,27 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every area's subcommands."""
-    from . import demo, moderation, page, privacy, service, site, staff
+    from . import (
+        archive,
+        blocking,
+        demo,
+        importing,
+        moderation,
+        page,
+        pause,
+        privacy,
+        service,
+        site,
+        staff,
+    )
 
     parser = argparse.ArgumentParser(
         prog="comments-service",
         description="Articles site tools and the moderated comments service.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (site, service, staff, moderation, privacy, page, demo):
+    for module in (site, service, staff, moderation, pause, privacy, archive, importing, page,
+                   demo, blocking):
         module.register(subparsers)
     return parser
 

@@ -1,4 +1,4 @@
-"""Privacy and mail commands: privacy export, erase, purge-ips; notify run-once."""
+"""Privacy and mail commands: privacy export, erase, purge-ips; notify run-once, retry-failed."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
 from comments_service.store.database import Database
-from comments_service.verbs import outbox, privacy
+from comments_service.verbs import failed_mail, outbox, privacy
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.moderation import Actor
 
+from .numbers import row_id
 from .staff import open_database
 
 
@@ -48,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     once = mail_commands.add_parser(
         "run-once", help="queue mails for new comments and send what is due, then exit")
     once.set_defaults(handler=run_once_command)
+    retry = mail_commands.add_parser(
+        "retry-failed", help="put failed mails back in the queue with a fresh retry period")
+    retry.add_argument("--id", dest="mail_ids", type=row_id, action="append", metavar="ID",
+                       help="only this mail (repeat for several); default: every failed mail")
+    retry.set_defaults(handler=retry_failed_command)
 
 
 def _run(name: str, settings: Settings, action) -> int:  # type: ignore[no-untyped-def]
@@ -103,3 +109,13 @@ def run_once_command(args: argparse.Namespace, settings: Settings) -> int:
               f"will retry {report.retried}, gave up on {report.failed}")
         return 0
     return _run("notify run-once", settings, action)
+
+
+def retry_failed_command(args: argparse.Namespace, settings: Settings) -> int:
+    def action(database: Database, keyring: Keyring) -> int:
+        count = failed_mail.retry_failed(database, keyring, args.mail_ids)
+        print(f"put {count} failed mail(s) back in the queue")
+        if not settings.smtp_host:
+            print("COMMENTS_SMTP_HOST is not set: nothing will be sent until it is")
+        return 0
+    return _run("notify retry-failed", settings, action)

@@ -10,8 +10,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from comments_service.config import Settings
 from comments_service.logs import LOG_LEVELS
+from comments_service.site.signposts import signposts_for
 from comments_service.store.database import Database
 from comments_service.store.migrate import upgrade
+from comments_service.verbs import webhook_config
+
+from .archive import add_migrate_target, migrate_target_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1,
-                       help="worker processes (default 1); they share the database, the "
+                       help="worker processes (default 1: no supervisor, the serving "
+                       "process runs the app itself); they share the database, the "
                        "rate limit and cache invalidation")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     serve.add_argument("--access-log", action="store_true",
@@ -35,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     migrate = subparsers.add_parser(
         "migrate", help="bring the database to the current schema (also done by serve)"
     )
+    add_migrate_target(migrate)
     migrate.set_defaults(handler=migrate_command)
 
 
@@ -42,7 +48,10 @@ def _prepare(settings: Settings, command: str) -> int:
     """Check the secret and migrate, so configuration errors show once, clearly."""
     try:
         settings.secret()
-    except RuntimeError as exc:
+        # Crisis resources and staffed hours: each problem names its field.
+        signposts_for(settings)
+        webhook_config.endpoints_for(settings)
+    except (RuntimeError, ValueError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2
     database = Database(settings)
@@ -57,6 +66,8 @@ def _prepare(settings: Settings, command: str) -> int:
 
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "to", None):
+        return migrate_target_command(args, settings)
     status = _prepare(settings, "migrate")
     if status == 0:
         print("database is at the current schema")

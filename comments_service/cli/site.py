@@ -40,6 +40,9 @@ def check_docs(args: argparse.Namespace, settings: Settings) -> int:
     result = load_articles(docs_dir)
     for problem in result.problems:
         print(f"{docs_dir / problem.file}: {problem.field}: {problem.message}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"{docs_dir / warning.file}: {warning.field}: warning: {warning.message}",
+              file=sys.stderr)
     if result.problems:
         print(f"{len(result.problems)} problem(s) found", file=sys.stderr)
         return 1

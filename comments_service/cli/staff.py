@@ -1,4 +1,4 @@
-"""Staff account commands: staff add, list, disable, enable, set-password."""
+"""Staff account commands: staff add, list, update, disable, enable, set-password."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from comments_service.config import Settings
 from comments_service.store.database import Database
 from comments_service.store.migrate import upgrade
-from comments_service.verbs import accounts
+from comments_service.verbs import accounts, staff_time
 
 
 def open_database(settings: Settings) -> Database:
@@ -62,10 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     enable.set_defaults(handler=disable_command, disabled=False)
 
     update = commands.add_parser(
-        "update", help="change the display name and signature shown on the account's replies")
+        "update", help="change the display name and signature shown on the account's "
+        "replies, or the time zone its staff pages use")
     update.add_argument("username")
-    update.add_argument("--display-name", required=True)
-    update.add_argument("--signature", default="")
+    update.add_argument("--display-name", default=None)
+    update.add_argument("--signature", default=None,
+                        help="with --display-name; empty when left out")
+    update.add_argument("--time-zone", default=None,
+                        help="IANA zone for times on staff pages, e.g. Europe/Madrid; "
+                        "'' for the team's default (COMMENTS_STAFFED_TIMEZONE)")
     update.set_defaults(handler=update_command)
 
     password = commands.add_parser(
@@ -133,8 +138,16 @@ def set_password_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def update_command(args: argparse.Namespace, settings: Settings) -> int:
     def action(database: Database) -> int:
-        accounts.update_profile(database, args.username, display_name=args.display_name,
-                            signature=args.signature)
-        print(f"updated '{args.username}'; pages with its replies will be re-baked")
+        if args.display_name is None and args.time_zone is None:
+            raise accounts.AccountError("display_name", "give --display-name, --time-zone "
+                                        "or both")
+        if args.time_zone is not None:
+            zone = staff_time.set_time_zone(database, args.username, args.time_zone)
+            print(f"'{args.username}' sees staff times in "
+                  f"{zone or staff_time.default_zone_name(settings) + ' (the default)'}")
+        if args.display_name is not None:
+            accounts.update_profile(database, args.username, display_name=args.display_name,
+                                    signature=args.signature or "")
+            print(f"updated '{args.username}'; pages with its replies will be re-baked")
         return 0
     return _run("update", settings, action)

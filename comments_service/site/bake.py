@@ -25,11 +25,26 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from comments_service import i18n
+from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
+from comments_service.site import static_threads
+from comments_service.site.signposts import Signposts, signposts_for
+from comments_service.site.thread_section import (
+    TEXT as SECTION_TEXT,
+)
+from comments_service.site.thread_section import (
+    SectionOptions,
+    first_page,
+    reply_url,
+    section_options,
+    thread_url,
+)
 from comments_service.store.database import Database
 from comments_service.store.models import Comment, CommentStatus
-from comments_service.verbs import public_threads, spam
+from comments_service.verbs import closing, pause, public_threads, spam
 from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.pause import PauseState
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Bytes, not text: decoding and re-encoding could change line endings or odd bytes outside
@@ -43,26 +58,22 @@ BEGIN_NEEDLE = b"<!-- comments:begin "
 # The same markers for a page MkDocs is still rendering (text, before it is encoded).
 MARKER_TEXT_RE = re.compile(MARKER_RE.pattern.decode("ascii"), re.DOTALL)
 BEGIN_TEXT = BEGIN_NEEDLE.decode("ascii")
-MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)
 
 
-def display_time(value: str) -> str:
+def display_time(value: str, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """An RFC 3339 UTC timestamp as readers see it: "26 November 2026, 09:00 UTC".
 
-    comments.js formats the same way, so a baked comment and a live one read alike.
+    The <time datetime> beside it lets comments.js show it in the reader's own time zone.
     """
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M} UTC"
+    return i18n.Translator(language).datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
-def count_text(count: int) -> str:
+def count_text(count: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """The thread's count line."""
+    t = i18n.Translator(language)
     if count == 0:
-        return "No comments yet."
-    return "1 comment" if count == 1 else f"{count} comments"
+        return t.gettext("No comments yet.")
+    return t.ngettext("%(num)d comment", "%(num)d comments", count)
 
 
 @dataclass
@@ -71,39 +82,71 @@ class BakeReport:
 
     pages_scanned: int = 0
     pages_changed: list[Path] = field(default_factory=list)
+    # Static thread files (static_threads) written or removed: published like the pages.
+    data_changed: list[Path] = field(default_factory=list)
     articles: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
+    @property
+    def files_changed(self) -> list[Path]:
+        """Every file the bake changed: the pages, then the static thread data."""
+        return [*self.pages_changed, *self.data_changed]
+
     def summary(self) -> str:
+        data = f", {len(self.data_changed)} data file(s)" if self.data_changed else ""
         return (
             f"baked {len(self.articles)} article(s): {len(self.pages_changed)} of "
-            f"{self.pages_scanned} page(s) changed in {self.seconds * 1000:.0f} ms"
+            f"{self.pages_scanned} page(s) changed{data} in {self.seconds * 1000:.0f} ms"
         )
 
 
 class ThreadRenderer:
     """The _comments.html partial, compiled once and rendered per article."""
 
-    def __init__(self, nosnippet: bool = True, signing_key: bytes | None = None) -> None:
+    def __init__(self, nosnippet: bool = True, signing_key: bytes | None = None,
+                 signposts: Signposts | None = None, page_size: int | None = None,
+                 language: str = i18n.DEFAULT_LANGUAGE) -> None:
         env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
             autoescape=select_autoescape(default=True),
             keep_trailing_newline=True,
         )
-        env.filters["display_time"] = display_time
+        # The page's language (theme.language at build, COMMENTS_LANGUAGE when re-baked).
+        self.language = i18n.normalise(language)
+        i18n.install(env, self.language)
+        self.translator = i18n.Translator(self.language)
+        env.filters["display_time"] = lambda value: display_time(value, self.language)
         self.template = env.get_template("_comments.html")
         self.nosnippet = nosnippet
         self.signing_key = signing_key
+        self.signposts = signposts
+        # None: every comment on the page (a renderer used outside a baked section).
+        self.page_size = page_size
 
     def render(
-        self, public_comments: list[dict[str, Any]], article_id: str | None = None
+        self, public_comments: list[dict[str, Any]], article_id: str | None = None,
+        paused: PauseState | None = None, closed_notice: str = "",
+        options: SectionOptions | None = None,
     ) -> str:
         """The section's inner HTML for one article's approved comments (oldest first).
 
         With a signing key and article_id it also carries the no-JavaScript form's
         timestamp token (spam.form_token), issued at the start of the current UTC day so
-        baking twice in a day writes the same bytes.
+        baking twice in a day writes the same bytes. While ``paused`` is on, it carries the
+        paused notice with the crisis resources, which hides the form (comments.css);
+        ``closed_notice`` (read-only site, or closed by age) hides it the same way.
+        With ``options`` (the page's section, thread_section) and a page size, only the
+        first page is baked, in the section's order, with a link to the rest and a reply
+        link per comment that works without JavaScript.
         """
+        count = len(public_comments)
+        more_url = reply_href = None
+        if options is not None and article_id is not None and self.page_size is not None:
+            public_comments, more = first_page(public_comments, options, self.page_size)
+            more_url = thread_url(options, article_id, 2) if more else None
+            if options.open:
+                reply_href = {c["id"]: reply_url(options, article_id, c["id"])
+                              for c in public_comments}
         ids = {c["id"] for c in public_comments}
         children: dict[int, list[dict[str, Any]]] = defaultdict(list)
         roots: list[dict[str, Any]] = []
@@ -114,19 +157,50 @@ class ThreadRenderer:
                 children[parent].append(comment)
             else:
                 roots.append(comment)
-        count = len(public_comments)
         token = None
         if self.signing_key is not None and article_id is not None:
             day_start = time.time() // 86400 * 86400
             token = spam.form_token(self.signing_key, article_id, now=day_start)
+        paused_html = ""
+        if paused is not None and paused.paused and self.signposts is not None:
+            paused_html = self.signposts.paused_block(paused.reader_message)
         return self.template.render(
+            paused_html=paused_html,
+            # The notices are catalogue messages (closing.py): in the page's language.
+            closed_notice=self.translator.gettext(closed_notice) if closed_notice else "",
             form_token=token,
             roots=roots,
             children=children,
             count=count,
-            count_text=count_text(count),
+            count_text=count_text(count, self.language),
             nosnippet=self.nosnippet,
+            more_url=more_url,
+            more_text=self.translator.gettext(SECTION_TEXT["more"]),
+            more_count=self.translator.gettext(SECTION_TEXT["shown"]).format(
+                shown=len(public_comments), count=count),
+            reply_href=reply_href,
+            # The no-JavaScript report page; comments.js builds the same link.
+            report_base=options.service if options is not None else "",
         )
+
+
+class ClosedNotices:
+    """Per article, the closed notice a baked page shows instead of the form ("" for none).
+
+    The docs are read only when closing by age is on: the read-only switch needs no article.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._catalog: Catalog | None = None
+
+    def __call__(self, article_id: str) -> str:
+        article = None
+        if self.settings.close_after_days > 0:
+            if self._catalog is None:
+                self._catalog = Catalog(self.settings.docs_dir)
+            article = self._catalog.get(article_id)
+        return closing.page_notice(self.settings, article)
 
 
 class SiteBaker:
@@ -139,10 +213,18 @@ class SiteBaker:
     def __init__(self, database: Database, site_dir: Path, nosnippet: bool = True) -> None:
         self.database = database
         self.site_dir = Path(site_dir)
+        self.static_threads = database.settings.static_threads
         # The token's key comes from the same secret the service checks it with.
         signing_key = Keyring(database.settings.secret()).signing_key
-        self.renderer = ThreadRenderer(nosnippet, signing_key)
+        language = i18n.resolve(database.settings.language, self.site_dir)
+        self.renderer = ThreadRenderer(nosnippet, signing_key,
+                                       signposts_for(database.settings, language),
+                                       database.settings.page_size, language)
         self._index: dict[str, set[Path]] | None = None
+        self._paused = PauseState()
+        # This run's public threads, by article: the static data is written from them.
+        self._threads: dict[str, list[dict[str, Any]]] = {}
+        self._closed = ClosedNotices(database.settings)
 
     def bake(self, article_id: str | None = None) -> BakeReport:
         """Fill every marked section (or only article_id's) with its approved comments."""
@@ -154,14 +236,36 @@ class SiteBaker:
         else:
             pages = sorted(self._pages_for(article_id))
         rendered: dict[str, bytes] = {}
+        self._threads = {}
         # One read session for the run: opening one per article costs more than the query.
         with self.database.read() as session:
+            self._paused = pause.state_in(session)
             for path in pages:
                 report.pages_scanned += 1
                 self._bake_page(session, path, article_id, rendered, report)
+            if self.static_threads:
+                self._write_data(session, report)
+        if not self.static_threads:
+            report.data_changed.extend(static_threads.remove_all(self.site_dir))
         report.articles = set(rendered)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _write_data(self, session: Session, report: BakeReport) -> None:
+        """Each baked article's thread file, then counts.json if any count moved."""
+        if not self._threads:
+            return
+        for article_id, public in self._threads.items():
+            path = static_threads.thread_path(self.site_dir, article_id)
+            if static_threads.write_if_changed(
+                    path, static_threads.thread_bytes(article_id, public)):
+                report.data_changed.append(path)
+        # Every article that has a page, so an index page finds each count in one file.
+        ids = set(self._index or ()) | set(self._threads)
+        counts = static_threads.approved_counts(session, ids)
+        path = static_threads.data_dir(self.site_dir) / static_threads.COUNTS_FILE
+        if static_threads.write_if_changed(path, static_threads.counts_bytes(counts)):
+            report.data_changed.append(path)
 
     def _html_files(self) -> list[Path]:
         return sorted(p for p in self.site_dir.rglob("*.html") if p.is_file())
@@ -186,10 +290,14 @@ class SiteBaker:
                 index[found].add(path)
         self._index = index
 
-    def _thread_html(self, session: Session, article_id: str, rendered: dict[str, bytes]) -> bytes:
+    def _thread_html(self, session: Session, article_id: str, rendered: dict[str, bytes],
+                     options: SectionOptions | None = None) -> bytes:
         if article_id not in rendered:
             public = public_threads.list_public(session, article_id)
-            rendered[article_id] = self.renderer.render(public, article_id).encode("utf-8")
+            self._threads[article_id] = public
+            rendered[article_id] = self.renderer.render(
+                public, article_id, self._paused, self._closed(article_id),
+                options).encode("utf-8")
         return rendered[article_id]
 
     def _bake_page(
@@ -206,7 +314,8 @@ class SiteBaker:
             found.add(article_id)
             if only is not None and article_id != only:
                 return match[0]
-            return match[1] + b"\n" + self._thread_html(session, article_id, rendered) + match[4]
+            html = self._thread_html(session, article_id, rendered, section_options(match))
+            return match[1] + b"\n" + html + match[4]
 
         baked = MARKER_RE.sub(fill, original)
         if self._index is not None:
@@ -305,14 +414,19 @@ class BuildBaker:
     """
 
     def __init__(self, threads: dict[str, list[dict[str, Any]]], renderer: ThreadRenderer,
-                 read_seconds: float = 0.0) -> None:
+                 read_seconds: float = 0.0, paused: PauseState | None = None,
+                 closed: ClosedNotices | None = None, static_threads: bool = True) -> None:
         self.threads = threads
         self.renderer = renderer
+        self.paused = paused or PauseState()
+        self.closed = closed
+        self.static_threads = static_threads
         self.report = BakeReport(seconds=read_seconds)
         self._rendered: dict[str, str] = {}
 
     @classmethod
-    def start(cls, nosnippet: bool = True) -> BuildBaker | None:
+    def start(cls, nosnippet: bool = True,
+              language: str = i18n.DEFAULT_LANGUAGE) -> BuildBaker | None:
         """Read every public thread from the configured database; None (one warning) if not."""
         started = time.perf_counter()
         database = _open_build_database()
@@ -322,13 +436,17 @@ class BuildBaker:
             signing_key = Keyring(database.settings.secret()).signing_key
             with database.read() as session:
                 threads = every_public_thread(session)
+                paused = pause.state_in(session)
         except (RuntimeError, SQLAlchemyError) as exc:
             _warn_unreadable(exc)
             return None
         finally:
             database.dispose()
-        return cls(threads, ThreadRenderer(nosnippet, signing_key),
-                   time.perf_counter() - started)
+        return cls(threads, ThreadRenderer(nosnippet, signing_key,
+                                           signposts_for(database.settings, language),
+                                           database.settings.page_size, language),
+                   time.perf_counter() - started, paused, ClosedNotices(database.settings),
+                   database.settings.static_threads)
 
     def fill(self, html: str) -> str:
         """The page with every marked comments section filled."""
@@ -339,17 +457,36 @@ class BuildBaker:
         self.report.seconds += time.perf_counter() - started
         return html
 
+    def _write_data(self, site_dir: Path) -> None:
+        started = time.perf_counter()
+        counts = {}
+        for article_id in sorted(self._rendered):
+            public = self.threads.get(article_id, [])
+            counts[article_id] = len(public)
+            path = static_threads.thread_path(site_dir, article_id)
+            data = static_threads.thread_bytes(article_id, public)
+            if static_threads.write_if_changed(path, data):
+                self.report.data_changed.append(path)
+        path = static_threads.data_dir(site_dir) / static_threads.COUNTS_FILE
+        if static_threads.write_if_changed(path, static_threads.counts_bytes(counts)):
+            self.report.data_changed.append(path)
+        self.report.seconds += time.perf_counter() - started
+
     def _section(self, match: re.Match[str]) -> str:
         article_id = match["id"]
         if article_id not in self._rendered:
             self._rendered[article_id] = self.renderer.render(
-                self.threads.get(article_id, []), article_id)
+                self.threads.get(article_id, []), article_id, self.paused,
+                self.closed(article_id) if self.closed else "", section_options(match))
         # The same layout as SiteBaker._bake_page writes.
         return match[1] + "\n" + self._rendered[article_id] + match[4]
 
-    def finish(self) -> BakeReport:
-        """What the build baked; logs one line."""
+    def finish(self, site_dir: Path | None = None) -> BakeReport:
+        """What the build baked; logs one line. With site_dir (and static_threads on), also
+        writes each baked article's thread file and counts.json there, as SiteBaker does."""
         self.report.articles = set(self._rendered)
+        if site_dir is not None and self.static_threads:
+            self._write_data(Path(site_dir))
         build_log.info("comments: baked %d article(s) into %d page(s) while building, in %.0f ms",
                        len(self.report.articles), self.report.pages_scanned,
                        self.report.seconds * 1000)

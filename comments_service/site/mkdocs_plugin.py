@@ -22,9 +22,13 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
+from comments_service import i18n
 from comments_service.articles.article import Article
 from comments_service.articles.citations import article_jsonld, format_reference
 from comments_service.articles.front_matter import load_articles
+from comments_service.config import Settings
+from comments_service.site import script_messages
+from comments_service.site.signposts import Signposts, signposts_for
 
 if TYPE_CHECKING:
     from comments_service.site.bake import BuildBaker
@@ -34,18 +38,17 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_DEST = "assets/comments"
 
 log = logging.getLogger("mkdocs.plugins.comments")
+# A catalogue message: the packaged notice reads in theme.language; an editor's own does not.
+CRISIS_NOTICE = i18n.N_(
+    "Comments are not monitored for emergencies. If you are in crisis or thinking about "
+    "harming yourself, call your local emergency number or a crisis line now."
+)
 
 
 class CommentsPluginConfig(base.Config):
     service_url = c.Type(str, default="")
     """Where the page's script reaches the service; empty means the site's own origin."""
-    crisis_notice = c.Type(
-        str,
-        default=(
-            "Comments are not monitored for emergencies. If you are in crisis or thinking "
-            "about harming yourself, call your local emergency number or a crisis line now."
-        ),
-    )
+    crisis_notice = c.Type(str, default=CRISIS_NOTICE)
     """Shown near the comment form."""
     terms_url = c.Type(str, default="terms/")
     """The site's terms of use, linked from the comment form."""
@@ -53,6 +56,15 @@ class CommentsPluginConfig(base.Config):
     """Mark baked comments data-nosnippet so search engines do not quote them."""
     bake = c.Type(bool, default=True)
     """Bake approved comments into the pages as they are built."""
+    static_threads = c.Type(bool, default=True)
+    """Pages read each thread and the counts from the static files the bake writes
+    (comments-data/), asking the service only where none exists. Off: always the service."""
+    thread_order = c.Choice(("oldest", "newest"), default="oldest")
+    """Top-level comments oldest or newest first (replies stay oldest first under each);
+    the baked first page, the pages after it and the live script all follow it."""
+    poll_seconds = c.Type(int, default=30)
+    """How often an open page asks for newly approved comments (less often while nothing
+    changes, never while the tab is hidden)."""
     articles_in_nav = c.Type(bool, default=False)
     """List every article in the sidebar. Off: the sidebar holds the other pages, plus the
     article being read (with its table of contents); an explicit ``nav`` is always kept."""
@@ -67,6 +79,11 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
         self.newest_first: list[Article] = []
         self.in_nav: set[str] = set()
         self.baker: BuildBaker | None = None
+        self.signposts: Signposts | None = None
+        self.mail = False
+        # Material's theme.language: the baked thread, the form and the script's messages.
+        self.language = i18n.DEFAULT_LANGUAGE
+        self.script_i18n = ""
         # Inlined into article pages: a linked stylesheet is one more render-blocking request
         # on a phone (Lighthouse mobile on a 50-comment article: 93 linked, 99 inlined).
         self.stylesheet = (STATIC_DIR / "comments.css").read_text(encoding="utf-8")
@@ -80,6 +97,12 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
                 f"Front matter is wrong in {len({p.file for p in result.problems})} file(s) "
                 f"under {docs_dir}:\n{lines}"
             )
+        self.language = i18n.normalise(config.theme.get("language") or "")
+        self.script_i18n = script_messages.catalogue_json(self.language)
+        self.config["crisis_notice"] = i18n.Translator(self.language).gettext(
+            self.config.crisis_notice)
+        self.signposts = _signposts(self.language)
+        self.mail = _mail_enabled()
         self.articles = result.by_id()
         self.by_source = {a.source_path: a for a in result.articles}
         # Sorted once here, not once per page: home.html and the count list use it.
@@ -91,6 +114,8 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment:
         env.filters["citation"] = format_reference
         env.filters["article_jsonld"] = article_jsonld
+        # The comments partial's _() and {% trans %}, in the site's language.
+        i18n.install(env, self.language)
         return env
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
@@ -118,7 +143,8 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
             # Imported here so validating docs never needs the database layer.
             from comments_service.site.bake import BuildBaker
 
-            self.baker = BuildBaker.start(nosnippet=self.config.nosnippet)
+            self.baker = BuildBaker.start(nosnippet=self.config.nosnippet,
+                                          language=self.language)
 
     def on_page_context(
         self, context: dict[str, Any], /, *, page: Page, config: MkDocsConfig, nav: Navigation
@@ -128,6 +154,9 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
         context["articles"] = self.newest_first
         context["comments_config"] = self.config
         context["comments_css"] = self.stylesheet
+        context["crisis"] = self.signposts
+        context["comments_mail"] = self.mail
+        context["comments_i18n"] = self.script_i18n
         if article is not None and page.file.src_uri not in self.in_nav:
             context["nav"] = _nav_with(nav, page)
         return context
@@ -139,11 +168,38 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.baker is not None:
-            self.baker.finish()
+            self.baker.finish(Path(config.site_dir) if self.config.static_threads else None)
             self.baker = None
 
     def on_build_error(self, *, error: Exception) -> None:
         self.baker = None
+
+
+def _signposts(language: str) -> Signposts:
+    """The service's crisis resources and staffed hours, read from the same COMMENTS_*.
+
+    Wrong resources or hours fail the build, naming the field. Other settings problems only
+    warn (the service checks them), and the page shows the packaged sample resources.
+    """
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        # Not the mkdocs logger: strict mode would abort, and the bake warns about it too.
+        logging.getLogger("comments_service.build").warning(
+            "comments: settings are invalid (%s); the sample crisis resources are shown", exc)
+        settings = Settings.model_construct()
+    try:
+        return signposts_for(settings, language)
+    except ValueError as exc:
+        raise PluginError(f"comments: {exc}") from exc
+
+
+def _mail_enabled() -> bool:
+    """Whether the service can send mail (COMMENTS_SMTP_HOST set), so the form offers it."""
+    try:
+        return bool(Settings().smtp_host)
+    except ValueError:
+        return False
 
 
 def _nav_with(nav: Navigation, page: Page) -> Navigation:

@@ -55,6 +55,8 @@ class Baker:
         self.site = SiteBaker(database, settings.site_dir, settings.nosnippet)
         self.debounce = max(0.0, settings.bake_debounce_seconds)
         self._first_seen: dict[str, float] = {}
+        # Seconds until the earliest queued article not yet due becomes due (None: none).
+        self.next_due_in: float | None = None
 
     @property
     def site_ready(self) -> bool:
@@ -77,11 +79,16 @@ class Baker:
         for gone in set(self._first_seen) - queued_ids:
             del self._first_seen[gone]
         due = []
+        self.next_due_in = None
         for article_id, requested_at in queued:
             first = self._first_seen.setdefault(article_id, clock)
             quiet = now - requested_at >= timedelta(seconds=self.debounce)
             if quiet or clock - first >= max_wait:
                 due.append((article_id, requested_at))
+            else:
+                wait = self.debounce - (now - requested_at).total_seconds()
+                if self.next_due_in is None or wait < self.next_due_in:
+                    self.next_due_in = wait
         claimed: list[str] = []
         if not due:
             return claimed
@@ -127,13 +134,18 @@ class Baker:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def publish(self, article_id: str, report: BakeReport) -> Publication:
-        """Run the publish command for each changed page, then the webhook."""
-        if not report.pages_changed:
+        """Run the publish command for each changed file, then the webhook.
+
+        The files are the changed pages, then the static thread data (the article's JSON
+        and counts.json), so a host that receives them serves the new thread as a file.
+        """
+        changed = report.files_changed
+        if not changed:
             return Publication(article_id, report, published=False)
         errors = []
         site_dir = self.settings.site_dir
         if self.settings.publish_command:
-            for path in report.pages_changed:
+            for path in changed:
                 command = (
                     self.settings.publish_command.replace("{path}", shlex.quote(str(path)))
                     .replace("{site_dir}", shlex.quote(str(site_dir)))
@@ -145,7 +157,7 @@ class Baker:
             payload = {
                 "article_id": article_id,
                 "site_dir": str(site_dir),
-                "pages": [p.relative_to(site_dir).as_posix() for p in report.pages_changed],
+                "pages": [p.relative_to(site_dir).as_posix() for p in changed],
             }
             error = _post_webhook(self.settings.publish_webhook, payload)
             if error:
@@ -163,7 +175,11 @@ class Baker:
             except Exception:
                 # A failed pass must not stop later ones; the next change queues again.
                 log.exception("re-baking failed")
-            await asyncio.sleep(poll)
+            # A change already seen is baked as soon as its debounce ends, not up to a poll
+            # later: the static thread JSON then follows a staff action within the debounce
+            # plus the bake itself.
+            wait = poll if self.next_due_in is None else min(poll, self.next_due_in)
+            await asyncio.sleep(max(0.005, wait))
 
 
 def _run_command(command: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # IANA zone staff pages show this account's times in; "" = COMMENTS_STAFFED_TIMEZONE.
+    time_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Comment(Base):
@@ -90,8 +93,15 @@ class Comment(Base):
         Index("ix_comments_ip_hash_created", "ip_hash", "created_at"),
         Index("ix_comments_email_hash", "email_hash"),
         Index("ix_comments_notified", "notified"),
+        # The staff queue's newest-first tabs; without it each page sorts the table.
+        Index("ix_comments_created_id", "created_at", "id"),
+        # The pending queue in its order (urgent first, then oldest), read without a sort.
+        # Migration 0012 creates urgent DESC (the queue's order); reflection compares names.
+        Index("ix_comments_queue", "status", "urgent", "created_at", "id"),
         # Duplicate-body check on every post; without it that check scans the article.
         Index("ix_comments_article_body_hash", "article_id", "body_hash"),
+        # One row per comment of another system, so importing an export twice adds nothing.
+        Index("ux_comments_source", "source_system", "source_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,8 +123,13 @@ class Comment(Base):
         default=CommentStatus.PENDING,
     )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why the detector flagged it, as JSON [[category, matched text], ...]; kept when staff
+    # mark the flag a false alarm, so the audit trail can show what was dismissed.
+    urgent_reasons: Mapped[str] = mapped_column(Text, default="", server_default="")
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    # A short staff note ("mentions self-harm"); the page folds the text behind it. "" = none.
+    content_note: Mapped[str] = mapped_column(String(80), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -125,6 +140,23 @@ class Comment(Base):
     # False until the notification worker has queued this comment's submission mails
     # (moderator alert or digest, opt-in confirmation), so no mail is sent twice.
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a comment imported from another system: which ("wordpress", "disqus", "isso")
+    # and its id there. None for comments made here.
+    source_system: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    source_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The local spam classifier's probability at submit time (or last rescore); None while
+    # it has too few staff decisions to say anything. Reasons: JSON list of phrases.
+    spam_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    spam_reasons: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Which blocklist rule or trust rule decided this comment's status at submit, for staff.
+    screening_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Set when reader reports took an approved comment off the page pending review;
+    # dismissing the reports publishes it again (verbs/reports.py).
+    hidden_by_reports: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default="0")
+    # False until the worker has queued this comment's pending/urgent webhook events
+    # (apart from notified: moderator mail waits for the digest, webhooks do not).
+    webhooks_queued: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     staff_user: Mapped[StaffUser | None] = relationship(lazy="joined")
 
@@ -215,6 +247,10 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     unsubscribe_url: Mapped[str] = mapped_column(Text, default="")
+    # "mail", or "webhook": then body is the JSON payload, endpoint the configured
+    # endpoint's name (its URL and secret stay in the settings), recipient_encrypted "".
+    channel: Mapped[str] = mapped_column(String(16), default="mail", server_default="mail")
+    endpoint: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # pending, sent, failed (gave up), cancelled (the address unsubscribed)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -231,3 +267,116 @@ class BakeRequest(Base):
 
     article_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommentsPause(Base):
+    """The site-wide pause switch: one row (id 1); no row means comments are not paused.
+
+    In the database so every worker process, the CLI and the baker see the same state.
+    """
+
+    __tablename__ = "comments_pause"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Shown to readers in place of the form; "" means the standard sentence.
+    message: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(120), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpamFeature(Base):
+    """How many comments staff approved (ham) or refused (spam) carried one feature."""
+
+    __tablename__ = "spam_features"
+
+    feature: Mapped[str] = mapped_column(String(120), primary_key=True)
+    spam: Mapped[int] = mapped_column(Integer, default=0)
+    ham: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SpamModelState(Base):
+    """One row (id 1) whose ``version`` every lesson bumps, so processes know to reload."""
+
+    __tablename__ = "spam_model_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SpamTraining(Base):
+    """A comment the classifier learned from: its label and the exact features counted,
+    so a changed or undone decision takes back precisely what it added."""
+
+    __tablename__ = "spam_training"
+
+    comment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(8))
+    features: Mapped[str] = mapped_column(Text)
+
+
+class Block(Base):
+    """A blocklist rule set by an admin: what it matches and what it does to a post."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ux_blocks_kind_value", "kind", "value", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # email | domain | network | phrase
+    kind: Mapped[str] = mapped_column(String(16))
+    # email: keyed hash; network: "4/24:<keyed hash>"; domain and phrase: normalised text.
+    value: Mapped[str] = mapped_column(String(200))
+    # What staff see: a masked address, the prefix length of a network, the domain, the phrase.
+    label: Mapped[str] = mapped_column(String(200))
+    # hold | spam | refuse
+    action: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrustRevoked(Base):
+    """A commenter (by email keyed hash) whose comments always wait for a moderator."""
+
+    __tablename__ = "trust_revoked"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_by: Mapped[str] = mapped_column(String(120), default="")
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommentReport(Base):
+    """A reader's report of a published comment, and the staff decision on it.
+
+    Holds what the EU Digital Services Act (Art. 16-17) asks a host to keep for a notice:
+    the reason and explanation, when it came, the decision, when it was taken and the
+    statement of reasons given. The reporter's name and address are optional.
+    """
+
+    __tablename__ = "comment_reports"
+    __table_args__ = (
+        Index("ix_comment_reports_comment_status", "comment_id", "status"),
+        Index("ix_comment_reports_ip_hash_created", "ip_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    # harmful, harassment, personal_info, spam, illegal, other (verbs/reports.py REASONS)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reporter_name: Mapped[str] = mapped_column(String(80), default="")
+    # Fernet token, as for comments; "" when the reporter gave none.
+    reporter_email_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # Keyed hash of that address, so privacy export and erasure find the reports too.
+    reporter_email_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Keyed hash of the reporter's IP, for the rate limit; purged with the others.
+    ip_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # open, dismissed, upheld
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # "" while open; dismissed, rejected or deleted (what was done to the comment)
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(120), default="")
+    # The statement of reasons staff gave with the decision (DSA Art. 17).
+    statement_of_reasons: Mapped[str] = mapped_column(Text, default="")

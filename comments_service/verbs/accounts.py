@@ -9,9 +9,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -33,8 +32,33 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME = 80
 MAX_SIGNATURE = 500
 
-# argon2-cffi's defaults are argon2id with the RFC 9106 "low memory" profile.
-_hasher = PasswordHasher()
+class _Argon2:
+    """argon2-cffi's PasswordHasher, imported on first use.
+
+    Only sign-in and password changes hash; a worker that serves readers never needs the
+    library (benchmarks/README.md, "What each library costs a worker").
+    """
+
+    def __init__(self) -> None:
+        self._hasher: Any = None
+
+    def _real(self) -> Any:
+        if self._hasher is None:
+            from argon2 import PasswordHasher
+
+            # argon2-cffi's defaults are argon2id with the RFC 9106 "low memory" profile.
+            self._hasher = PasswordHasher()
+        return self._hasher
+
+    def hash(self, password: str) -> str:
+        return str(self._real().hash(password))
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return bool(self._real().verify(password_hash, password))
+
+
+# Tests put a cheaper PasswordHasher in its place (staff_support.py).
+_hasher: Any = _Argon2()
 
 
 @functools.cache
@@ -91,8 +115,10 @@ def _check_password(password: str) -> None:
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether the password matches the stored hash (False for a malformed hash)."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(password_hash, password)
+        return bool(_hasher.verify(password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

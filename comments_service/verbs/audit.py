@@ -9,9 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from comments_service.store.database import Database
+from comments_service.store.ids import MAX_ID, storable_id
 from comments_service.store.models import AuditEntry, StaffRole, StaffUser, utcnow
 
 PAGE_SIZE = 50
+# No listing can have more pages than there can be ids; past this, OFFSET would overflow.
+MAX_PAGE = MAX_ID // PAGE_SIZE + 1
 
 
 class ModerationError(ValueError):
@@ -51,14 +54,20 @@ class AuditLog:
     database: Database
 
     def audit(self, comment_id: int | None = None, page: int = 1) -> tuple[list[AuditEntry], int]:
-        """Audit entries newest first (optionally for one comment), and their total count."""
+        """Audit entries newest first (optionally for one comment), and their total count.
+
+        A page past MAX_PAGE, or an id no comment can have, is simply empty.
+        """
+        if not 1 <= page <= MAX_PAGE or (comment_id is not None
+                                         and not storable_id(comment_id)):
+            return [], 0
         conditions = [AuditEntry.comment_id == comment_id] if comment_id is not None else []
         with self.database.read() as session:
             total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
             entries = list(session.scalars(
                 select(AuditEntry).where(*conditions)
                 .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-                .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)))
+                .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
         return entries, total or 0
 
     @staticmethod

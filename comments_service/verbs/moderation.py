@@ -16,17 +16,22 @@ from sqlalchemy.orm import Session, aliased
 from comments_service.articles.article import Article
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
+from comments_service.store.ids import storable_id
 from comments_service.store.models import (
     Comment,
     CommentStatus,
     StaffUser,
     utcnow,
 )
-from comments_service.verbs import comments, render
-from comments_service.verbs.audit import PAGE_SIZE, Actor, ModerationError, NotFound
+from comments_service.verbs import comments, queue_search, render, spam_learning, urgency
+from comments_service.verbs.audit import MAX_PAGE, PAGE_SIZE, Actor, ModerationError, NotFound
+from comments_service.verbs.content_notes import ContentNotes
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.notifications import ArticleLookup, Notifier
+from comments_service.verbs.outcome_mail import reason_error, reason_label
+from comments_service.verbs.private_replies import PrivateReplies
 from comments_service.verbs.reply_templates import ReplyTemplates
+from comments_service.verbs.withdrawal import Withdrawals
 
 MAX_BODY_CHARS = comments.MAX_BODY
 
@@ -49,11 +54,12 @@ class QueueFilter:
     page: int = 1
 
     def validate(self) -> QueueFilter:
-        if self.status != "all" and self.status not in {s.value for s in CommentStatus}:
+        if self.status not in ("all", LIKELY_SPAM) and self.status not in {
+                s.value for s in CommentStatus}:
             raise ModerationError("status", "must be pending, approved, rejected, spam, "
                                   "deleted or all")
-        if self.page < 1:
-            raise ModerationError("page", "must be 1 or more")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ModerationError("page", f"must be a whole number from 1 to {MAX_PAGE}")
         return self
 
 
@@ -65,6 +71,8 @@ class QueueItem:
     email: str
     parent: Comment | None
     article: Article | None
+    # The classifier's verdict as staff read it ("likely spam: 0.97, because: ..."), or "".
+    spam_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class QueuePage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-class Moderation(ReplyTemplates):
+class Moderation(ReplyTemplates, PrivateReplies, ContentNotes, Withdrawals):
     """The moderation verbs over one database. Each changing verb is one transaction."""
 
     def __init__(
@@ -99,18 +107,24 @@ class Moderation(ReplyTemplates):
         """Comments matching the filter; pending ones urgent first, then oldest first."""
         wanted = wanted.validate()
         conditions: list[ColumnElement[bool]] = []
-        if wanted.status != "all":
+        threshold = self.database.settings.spam_threshold
+        if wanted.status == LIKELY_SPAM:
+            conditions.append(_likely_spam(threshold))
+        elif wanted.status == CommentStatus.PENDING.value:
+            # Likely spam waits in its own tab, so the pending tab stays for real readers.
+            conditions += [Comment.status == CommentStatus.PENDING, ~_likely_spam(threshold)]
+        elif wanted.status != "all":
             conditions.append(Comment.status == CommentStatus(wanted.status))
         if wanted.article_id:
             conditions.append(Comment.article_id == wanted.article_id)
         query = wanted.query.strip()
         if query:
-            matches = [Comment.body.icontains(query, autoescape=True),
-                       Comment.author_name.icontains(query, autoescape=True)]
+            matches = [queue_search.text_matches(
+                "sqlite" if self.database.is_sqlite else "postgresql", query)]
             if "@" in query:
                 matches.append(Comment.email_hash == self.keyring.email_hash(query))
             conditions.append(or_(*matches))
-        if wanted.status == CommentStatus.PENDING.value:
+        if wanted.status in (CommentStatus.PENDING.value, LIKELY_SPAM):
             order = [Comment.urgent.desc(), Comment.created_at.asc(), Comment.id.asc()]
         else:
             order = [Comment.created_at.desc(), Comment.id.desc()]
@@ -129,7 +143,7 @@ class Moderation(ReplyTemplates):
     def item(self, comment_id: int) -> QueueItem:
         """One comment with its context; raises NotFound."""
         with self.database.read() as session:
-            comment = session.get(Comment, comment_id)
+            comment = session.get(Comment, comment_id) if storable_id(comment_id) else None
             if comment is None:
                 raise NotFound(f"no comment with id {comment_id}")
             parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
@@ -137,6 +151,8 @@ class Moderation(ReplyTemplates):
 
     def replies(self, comment_id: int) -> list[Comment]:
         """Direct replies to a comment, oldest first, whatever their status."""
+        if not storable_id(comment_id):
+            return []
         with self.database.read() as session:
             return list(session.scalars(
                 select(Comment).where(Comment.parent_id == comment_id)
@@ -159,6 +175,9 @@ class Moderation(ReplyTemplates):
             counts["urgent"] = session.scalar(
                 select(func.count()).select_from(Comment).where(
                     Comment.status == CommentStatus.PENDING, Comment.urgent.is_(True))) or 0
+            counts[LIKELY_SPAM] = session.scalar(
+                select(func.count()).select_from(Comment).where(
+                    _likely_spam(self.database.settings.spam_threshold))) or 0
         return counts
 
     def _parents(self, session: Session, rows: Iterable[Comment]) -> dict[int, Comment]:
@@ -171,7 +190,8 @@ class Moderation(ReplyTemplates):
     def _item(self, comment: Comment, parent: Comment | None) -> QueueItem:
         article = self.articles.get(comment.article_id) if self.articles else None
         return QueueItem(comment, self.keyring.decrypt_email(comment.email_encrypted),
-                         parent, article)
+                         parent, article, spam_learning.explanation(
+                             comment, self.database.settings.spam_threshold))
 
     # Status changes -------------------------------------------------------------------
 
@@ -179,9 +199,13 @@ class Moderation(ReplyTemplates):
         """Publish a comment. Returns False when it already was published."""
         return self.bulk("approve", [comment_id], actor) == 1
 
-    def reject(self, comment_id: int, actor: Actor) -> bool:
-        """Refuse a comment (kept, never shown). Returns False when nothing changed."""
-        return self.bulk("reject", [comment_id], actor) == 1
+    def reject(self, comment_id: int, actor: Actor, reason: str = "") -> bool:
+        """Refuse a comment (kept, never shown). Returns False when nothing changed.
+
+        ``reason`` (a key of outcome_mail.REJECTION_REASONS, optional) goes into the kind
+        note an opted-in reader gets by mail.
+        """
+        return self.bulk("reject", [comment_id], actor, reason) == 1
 
     def mark_spam(self, comment_id: int, actor: Actor) -> bool:
         """Mark a comment as spam (kept, never shown). Returns False when nothing changed."""
@@ -191,16 +215,23 @@ class Moderation(ReplyTemplates):
         """Take a comment down (kept for the audit trail). Returns False when nothing changed."""
         return self.bulk("delete", [comment_id], actor) == 1
 
-    def bulk(self, action: str, comment_ids: Iterable[int], actor: Actor) -> int:
+    def bulk(self, action: str, comment_ids: Iterable[int], actor: Actor,
+             reason: str = "") -> int:
         """Apply one action to several comments in one transaction; returns how many changed.
 
         Raises NotFound when any id is unknown, so a stale selection changes nothing.
         """
         if action not in ACTIONS:
             raise ModerationError("action", f"must be one of {', '.join(ACTIONS)}")
+        problem = reason_error(reason) if action == "reject" else None
+        if problem:
+            raise ModerationError("reason", problem)
         ids = sorted(set(comment_ids))
         if not ids:
             raise ModerationError("ids", "select at least one comment")
+        unstorable = [i for i in ids if not storable_id(i)]
+        if unstorable:
+            raise NotFound(f"no comment with id {unstorable[0]}")
         changed = 0
         with self.database.write() as session:
             comments = {c.id: c for c in session.scalars(
@@ -209,12 +240,13 @@ class Moderation(ReplyTemplates):
             if missing:
                 raise NotFound(f"no comment with id {missing[0]}")
             for comment_id in ids:
-                if self._set_status(session, comments[comment_id], ACTIONS[action], actor):
+                if self._set_status(session, comments[comment_id], ACTIONS[action], actor,
+                                    reason):
                     changed += 1
         return changed
 
     def _set_status(self, session: Session, comment: Comment, status: CommentStatus,
-                    actor: Actor) -> bool:
+                    actor: Actor, reason: str = "") -> bool:
         before = comment.status
         if before == status:
             return False
@@ -222,7 +254,11 @@ class Moderation(ReplyTemplates):
         comment.status = status
         comment.moderated_at = now
         comment.updated_at = now
-        self._audit(session, actor, ACTION_NAMES[status], comment.id, before.value, status.value)
+        label = reason_label(reason) if status == CommentStatus.REJECTED else ""
+        self._audit(session, actor, ACTION_NAMES[status], comment.id, before.value,
+                    f"{status.value}: {label}" if label else status.value)
+        # Every decision, from the queue, bulk actions or the CLI, teaches the classifier.
+        spam_learning.record_decision(session, comment, status)
         if CommentStatus.APPROVED in (before, status):
             thread_versions.touch_thread(session, comment.article_id)
         if status == CommentStatus.APPROVED and before == CommentStatus.PENDING:
@@ -231,6 +267,24 @@ class Moderation(ReplyTemplates):
                 parent = session.get(Comment, comment.parent_id)
                 if parent is not None:
                     self.notifier.reply_published(session, comment, parent)
+        if status == CommentStatus.REJECTED and before == CommentStatus.PENDING:
+            self.notifier.comment_rejected(session, comment, reason)
+        return True
+
+    def dismiss_urgent(self, comment_id: int, actor: Actor) -> bool:
+        """Mark a comment's urgent flag as a false alarm; False when it was not flagged.
+
+        The detector's reasons stay on the comment and go into the audit entry, so a
+        dismissed flag can always be reviewed later.
+        """
+        with self.database.write() as session:
+            comment = self._get_for_update(session, comment_id)
+            if not comment.urgent:
+                return False
+            comment.urgent = False
+            comment.updated_at = utcnow()
+            reasons = "\n".join(urgency.describe(comment.urgent_reasons)) or "urgent"
+            self._audit(session, actor, "urgent_dismissed", comment.id, reasons, "false alarm")
         return True
 
     def edit(self, comment_id: int, body: str, actor: Actor) -> bool:
@@ -247,14 +301,28 @@ class Moderation(ReplyTemplates):
             before = comment.body
             comment.body = body
             comment.body_html = render.render_comment(body)
+            spam_learning.relearn(session, comment)
+            if not comment.is_staff:
+                # An edit can add a disclosure (a reader's words pasted back in) but never
+                # clears a flag: only a staff member's explicit false-alarm mark does that.
+                found = urgency.assess(self.database.settings, body)
+                if found:
+                    comment.urgent = True
+                    comment.urgent_reasons = urgency.merge(comment.urgent_reasons,
+                                                           found).to_json()
             comment.updated_at = utcnow()
             self._audit(session, actor, "edit", comment.id, before, body)
             if comment.status == CommentStatus.APPROVED:
                 thread_versions.touch_thread(session, comment.article_id)
         return True
 
-    def reply_as_staff(self, parent_id: int, staff_user_id: int, body: str) -> Comment:
+    def reply_as_staff(self, parent_id: int, staff_user_id: int, body: str,
+                       publish_parent: bool = False) -> Comment:
         """Publish a staff reply at once; a pending parent is approved with it.
+
+        An urgent pending parent is a disclosure the reader may not want public: it is
+        approved only with ``publish_parent``; otherwise nothing is published and
+        ModerationError("publish_parent") says why (a private reply answers without it).
 
         The reply carries the staff member's display name; its badge and signature come
         from the account, never from anything a reader typed.
@@ -270,6 +338,11 @@ class Moderation(ReplyTemplates):
                 raise ModerationError(
                     "parent", f"comment {parent_id} is {parent.status.value}; only pending or "
                     "approved comments can be answered")
+            if parent.status == CommentStatus.PENDING and parent.urgent and not publish_parent:
+                raise ModerationError(
+                    "publish_parent", "was not published: the comment it answers was flagged "
+                    "urgent, and publishing a reply publishes it too. Confirm that the "
+                    "reader's comment should become public, or reply privately by mail")
             if parent.status == CommentStatus.PENDING:
                 self._set_status(session, parent, CommentStatus.APPROVED, actor)
             # Past the deepest level the page shows, the reply joins the nearest ancestor
@@ -312,13 +385,22 @@ class Moderation(ReplyTemplates):
         return reply
 
     def _get_for_update(self, session: Session, comment_id: int) -> Comment:
-        comment = session.get(Comment, comment_id, with_for_update={"of": Comment})
+        comment = (session.get(Comment, comment_id, with_for_update={"of": Comment})
+                   if storable_id(comment_id) else None)
         if comment is None:
             raise NotFound(f"no comment with id {comment_id}")
         return comment
 
 
 ACTION_NAMES: dict[CommentStatus, str] = {status: name for name, status in ACTIONS.items()}
+LIKELY_SPAM = "likely_spam"
+
+
+def _likely_spam(threshold: float) -> ColumnElement[bool]:
+    # Urgent comments never leave the pending tab: a reader in crisis must not be missed
+    # because their words looked like spam.
+    return ((Comment.status == CommentStatus.PENDING) & Comment.urgent.is_(False)
+            & Comment.spam_score.is_not(None) & (Comment.spam_score >= threshold))
 
 
 def _clean_body(body: str) -> str:

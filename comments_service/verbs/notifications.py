@@ -21,6 +21,7 @@ from urllib.parse import quote
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from comments_service import i18n
 from comments_service.articles.article import Article
 from comments_service.config import Settings
 from comments_service.store.database import Database
@@ -31,7 +32,9 @@ from comments_service.store.models import (
     OutboxMail,
     utcnow,
 )
+from comments_service.verbs import on_call, outcome_mail, webhook_config, webhooks
 from comments_service.verbs.keyring import Keyring
+from comments_service.verbs.withdrawal import withdraw_path
 
 log = logging.getLogger("comments_service.notify")
 
@@ -43,6 +46,8 @@ KIND_DIGEST = "moderator_digest"
 KIND_CONFIRM = "confirm_subscription"
 KIND_APPROVED = "comment_approved"
 KIND_REPLY = "reply_published"
+KIND_REJECTED = "comment_rejected"
+KIND_PRIVATE_REPLY = "private_reply"
 
 
 class ArticleLookup(Protocol):
@@ -85,10 +90,43 @@ class Notifier:
         self.settings = settings
         self.keyring = keyring
         self.articles = articles
+        # Mails are written in the service's language (COMMENTS_LANGUAGE, else the site's).
+        self.t = i18n.Translator(i18n.resolve(settings.language, settings.site_dir))
 
     @property
     def enabled(self) -> bool:
         return bool(self.settings.smtp_host)
+
+    @property
+    def hooks_enabled(self) -> bool:
+        """Whether any webhook endpoint is configured (they work without SMTP too)."""
+        return bool(webhook_config.running_endpoints(self.settings))
+
+    def webhook_event(self, session: Session, name: str, comment: Comment,
+                      report_id: int | None = None, report_reason: str = "",
+                      open_reports: int = 0, now: datetime | None = None) -> None:
+        """Queue a webhook event about a comment, in the caller's transaction.
+
+        The event carries ids, the article's title and links only: never the text, the
+        author's name or address.
+        """
+        if not self.hooks_enabled:
+            return
+        title, url = self._article(comment.article_id)
+        webhooks.queue(session, self.settings, webhooks.Event(
+            name=name, comment_id=comment.id, article_id=comment.article_id,
+            article_title=title, article_url=url, status=comment.status.value,
+            urgent=comment.urgent, staff_url=self.service_link(f"/staff/comments/{comment.id}"),
+            report_id=report_id, report_reason=report_reason, open_reports=open_reports), now)
+
+    def _submission_webhook(self, session: Session, comment: Comment, now: datetime) -> None:
+        # Apart from `notified`: a pending comment waits for the mail digest, not for this.
+        if comment.webhooks_queued:
+            return
+        comment.webhooks_queued = True
+        if comment.status == CommentStatus.PENDING:
+            self.webhook_event(session, webhooks.EVENT_URGENT if comment.urgent
+                               else webhooks.EVENT_PENDING, comment, now=now)
 
     # Links ----------------------------------------------------------------------------
 
@@ -102,6 +140,14 @@ class Notifier:
     def confirm_link(self, email_hash: str) -> str:
         token = make_token(self.keyring, "confirm", email_hash)
         return self.service_link(f"/mail/confirm?token={quote(token)}")
+
+    def withdraw_link(self, comment_id: int) -> str:
+        """The signed link a commenter follows to withdraw one comment, no account needed."""
+        return self.service_link(withdraw_path(self.keyring, comment_id))
+
+    def article_of(self, article_id: str) -> tuple[str, str]:
+        """An article's title and public URL, for mail text (placeholders when unknown)."""
+        return self._article(article_id)
 
     def _article(self, article_id: str) -> tuple[str, str]:
         article = self.articles.get(article_id) if self.articles else None
@@ -137,16 +183,51 @@ class Notifier:
         return subscriber is not None and subscriber.confirmed and not subscriber.unsubscribed
 
     def comment_approved(self, session: Session, comment: Comment) -> None:
-        """Tell an opted-in, confirmed commenter that their comment is published."""
+        """Tell an opted-in, confirmed commenter that their comment is published (and the
+        webhooks that want approvals)."""
+        if not comment.is_staff:
+            self.webhook_event(session, webhooks.EVENT_APPROVED, comment)
         if not self._may_mail_commenter(session, comment):
             return
         title, url = self._article(comment.article_id)
+        link = f"{url}#comment-{comment.id}"
         self._enqueue(
             session, KIND_APPROVED, comment.email_encrypted, comment.email_hash,
-            f"Your comment on {title} is published",
-            f"Hello,\n\nyour comment on \u201c{title}\u201d has been published:\n"
-            f"{url}#comment-{comment.id}\n\nThank you for taking part.",
+            self.t.gettext("Your comment on %(title)s is published", title=title),
+            self.t.gettext(
+                "Hello,\n\nyour comment on \u201c%(title)s\u201d has been published:\n"
+                "%(link)s\n\nThank you for taking part.\n\n"
+                "If you change your mind, you can withdraw your comment at any time:\n"
+                "%(withdraw)s", title=title, link=link,
+                withdraw=self.withdraw_link(comment.id)),
         )
+
+    def comment_rejected(self, session: Session, comment: Comment, reason: str = "") -> None:
+        """Tell an opted-in, confirmed commenter, kindly, that their comment is not published.
+
+        ``reason`` is a key of outcome_mail.REJECTION_REASONS, or "" for none. Never called
+        for spam.
+        """
+        if not self._may_mail_commenter(session, comment):
+            return
+        title, _ = self._article(comment.article_id)
+        subject, body = outcome_mail.rejection_note(
+            self.settings, comment.author_name, title, reason, self.withdraw_link(comment.id))
+        self._enqueue(session, KIND_REJECTED, comment.email_encrypted, comment.email_hash,
+                      subject, body)
+
+    def mail_author(self, session: Session, kind: str, comment: Comment, subject: str,
+                    body: str) -> None:
+        """Queue a mail to a comment's author whatever their opt-in (staff writing to them).
+
+        The caller checks that the author has an address and has not unsubscribed.
+        """
+        self._enqueue(session, kind, comment.email_encrypted, comment.email_hash, subject, body)
+
+    def unsubscribed(self, session: Session, email_hash: str) -> bool:
+        """Whether the address asked for no mail at all from us."""
+        subscriber = self._subscriber(session, email_hash)
+        return subscriber is not None and subscriber.unsubscribed
 
     def reply_published(self, session: Session, reply: Comment, parent: Comment) -> None:
         """Tell an opted-in parent author that a published reply answers them."""
@@ -157,12 +238,15 @@ class Notifier:
         if reply.email_hash and reply.email_hash == parent.email_hash:
             return
         title, url = self._article(parent.article_id)
-        who = "Our team has" if reply.is_staff else "Someone has"
+        body = (i18n.N_("Hello,\n\nOur team has replied to your comment on \u201c%(title)s\u201d:"
+                        "\n%(link)s") if reply.is_staff else
+                i18n.N_("Hello,\n\nSomeone has replied to your comment on \u201c%(title)s\u201d:"
+                        "\n%(link)s"))
+        link = f"{url}#comment-{reply.id}"
         self._enqueue(
             session, KIND_REPLY, parent.email_encrypted, parent.email_hash,
-            f"A reply to your comment on {title}",
-            f"Hello,\n\n{who} replied to your comment on \u201c{title}\u201d:\n"
-            f"{url}#comment-{reply.id}",
+            self.t.gettext("A reply to your comment on %(title)s", title=title),
+            self.t.gettext(body, title=title, link=link),
         )
 
     def _request_confirmation(self, session: Session, comment: Comment, now: datetime) -> None:
@@ -179,11 +263,14 @@ class Notifier:
         link = self.confirm_link(comment.email_hash)
         self._enqueue(
             session, KIND_CONFIRM, comment.email_encrypted, comment.email_hash,
-            "Please confirm you want mail about your comments",
-            "Hello,\n\nsomeone, probably you, asked to be told by mail when a comment "
-            "written with this address is published or answered.\n\n"
-            f"To confirm, open this link and press the button:\n{link}\n\n"
-            "If it was not you, ignore this mail: you will get nothing more from us.",
+            self.t.gettext("Please confirm you want mail about your comments"),
+            self.t.gettext(
+                "Hello,\n\nsomeone, probably you, asked to be told by mail when a comment "
+                "written with this address is published or answered.\n\n"
+                "To confirm, open this link and press the button:\n%(link)s\n\n"
+                "If it was not you, ignore this mail: you will get nothing more from us.\n\n"
+                "If you wrote the comment and change your mind, you can withdraw it at any "
+                "time:\n%(withdraw)s", link=link, withdraw=self.withdraw_link(comment.id)),
         )
 
     def _moderators(self, session: Session) -> list[tuple[str, str]]:
@@ -197,6 +284,8 @@ class Notifier:
         return recipients
 
     def _mail_moderators(self, session: Session, kind: str, subject: str, body: str) -> None:
+        if not self.enabled:
+            return  # scanning for webhooks only
         for address, email_hash in self._moderators(session):
             self._enqueue(session, kind, self.keyring.encrypt_email(address), email_hash,
                           subject, body)
@@ -219,7 +308,7 @@ class Notifier:
                 text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _SCAN_LOCK_ID}
             ):
                 return 0  # another process is scanning right now
-            if not self.enabled:
+            if not self.enabled and not self.hooks_enabled:
                 # No mail to queue: one statement, not hundreds of rows through the ORM (a
                 # busy site posts faster than batches of SCAN_BATCH drain, and loading them
                 # stalled the worker's requests for a quarter of a second).
@@ -233,8 +322,9 @@ class Notifier:
             handled = 0
             waiting = []
             for comment in comments:
+                self._submission_webhook(session, comment, now)
                 # A comment already refused (spam, rejected) does not earn its address a mail.
-                if comment.notify and comment.email_hash and not comment.erased \
+                if self.enabled and comment.notify and comment.email_hash and not comment.erased \
                         and not comment.is_staff and comment.status in (
                             CommentStatus.PENDING, CommentStatus.APPROVED):
                     self._request_confirmation(session, comment, now)
@@ -244,29 +334,52 @@ class Notifier:
                 elif comment.urgent:
                     self._mail_moderators(
                         session, KIND_URGENT,
-                        f"Urgent: a comment needs moderation (#{comment.id})",
-                        "A comment flagged as urgent is waiting for moderation. Please "
-                        f"look at it soon:\n{self.service_link(f'/staff/comments/{comment.id}')}"
-                        "\n\nYou will be asked to sign in.",
+                        self.t.gettext("Urgent: a comment needs moderation (#%(id)s)",
+                                       id=comment.id),
+                        self.t.gettext(
+                            "A comment flagged as urgent is waiting for moderation. Please "
+                            "look at it soon:\n%(link)s\n\nYou will be asked to sign in.",
+                            link=self.service_link(f"/staff/comments/{comment.id}")),
                     )
+                    self._alert_on_call(session, comment)
                     comment.notified = True
                     handled += 1
                 else:
                     waiting.append(comment)
-            if waiting and self._digest_due(session, now):
+            if waiting and (not self.enabled or self._digest_due(session, now)):
                 links = "\n".join(self.service_link(f"/staff/comments/{c.id}") for c in waiting)
                 count = len(waiting)
-                noun = "comment is" if count == 1 else "comments are"
                 self._mail_moderators(
-                    session, KIND_DIGEST, f"{count} new {noun} waiting for moderation",
-                    f"{count} new {noun} waiting for moderation:\n{links}\n\n"
-                    f"The whole queue: {self.service_link('/staff/')}\n\n"
-                    "You will be asked to sign in.",
+                    session, KIND_DIGEST,
+                    self.t.ngettext("%(num)d new comment is waiting for moderation",
+                                    "%(num)d new comments are waiting for moderation", count),
+                    self.t.ngettext(
+                        "%(num)d new comment is waiting for moderation:\n%(links)s\n\n"
+                        "The whole queue: %(queue)s\n\nYou will be asked to sign in.",
+                        "%(num)d new comments are waiting for moderation:\n%(links)s\n\n"
+                        "The whole queue: %(queue)s\n\nYou will be asked to sign in.",
+                        count, links=links, queue=self.service_link("/staff/")),
                 )
                 for comment in waiting:
                     comment.notified = True
                 handled += count
             return handled
+
+    def _alert_on_call(self, session: Session, comment: Comment) -> None:
+        # Outside staffed hours nobody may read the moderator mails until morning.
+        if not self.enabled:
+            return
+        mail = on_call.alert_for(self.settings, comment.id, comment.created_at,
+                                 self.service_link(f"/staff/comments/{comment.id}"))
+        if mail is None:
+            return
+        address = self.settings.oncall_email
+        email_hash = self.keyring.email_hash(address)
+        subscriber = self._subscriber(session, email_hash)
+        if subscriber is not None and subscriber.unsubscribed:
+            return
+        self._enqueue(session, on_call.KIND_ONCALL, self.keyring.encrypt_email(address),
+                      email_hash, *mail)
 
     def _digest_due(self, session: Session, now: datetime) -> bool:
         last = session.scalar(

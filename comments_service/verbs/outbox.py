@@ -2,6 +2,10 @@
 
 The mails themselves are queued by ``notifications`` inside the transaction of the change
 that caused them; this module only delivers them, so SMTP never runs inside a request.
+A mail the server cannot take yet (unreachable, 4xx) is retried, one minute after the
+first try and then doubling up to once an hour, until ``mail_retry_hours`` after it was
+queued; only then, or at once when the server refuses it for good (5xx, a bad address), is
+it marked failed. ``failed_mail`` lists failed mails and puts them back in the queue.
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ from sqlalchemy import select, update
 from comments_service.config import Settings
 from comments_service.store.database import Database
 from comments_service.store.models import OutboxMail, utcnow
+from comments_service.verbs import webhook_config, webhooks
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.notifications import ArticleLookup, Notifier, one_line
 
 log = logging.getLogger("comments_service.notify")
 
-MAX_ATTEMPTS = 8
 FIRST_RETRY_SECONDS = 60
-MAX_RETRY_SECONDS = 6 * 3600
+MAX_RETRY_SECONDS = 3600
 # A claimed mail is retried by another worker if its sender died mid-send.
 CLAIM_LEASE_SECONDS = 600
 SEND_BATCH = 50
@@ -42,7 +46,7 @@ class SendReport:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Wait before the next try: one minute, doubling, at most six hours."""
+    """Wait before the next try: one minute, doubling, at most an hour."""
     return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0),
                                  MAX_RETRY_SECONDS))
 
@@ -67,15 +71,15 @@ def build_message(settings: Settings, recipient: str, mail: OutboxMail) -> Email
     return message
 
 
-def _claim(database: Database, now: datetime, limit: int) -> list[int]:
-    due_now = (OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+def _claim(database: Database, now: datetime, limit: int, channel: str = "mail") -> list[int]:
+    due_now = (OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now,
+               OutboxMail.channel == channel)
     with database.read() as session:
         if session.scalar(select(OutboxMail.id).where(*due_now).limit(1)) is None:
             return []
     with database.write() as session:
         due = list(session.scalars(
-            select(OutboxMail.id).where(OutboxMail.status == "pending",
-                                        OutboxMail.next_attempt_at <= now)
+            select(OutboxMail.id).where(*due_now)
             .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(limit)))
         claimed = []
         lease = now + timedelta(seconds=CLAIM_LEASE_SECONDS)
@@ -102,10 +106,12 @@ def _record(database: Database, mail_id: int, now: datetime, error: str | None,
             mail.status, mail.sent_at, mail.last_error = "sent", now, ""
             return "sent"
         mail.last_error = error[:1000]
-        if permanent or mail.attempts >= MAX_ATTEMPTS:
+        next_attempt = now + retry_delay(mail.attempts)
+        give_up_at = mail.created_at + timedelta(hours=database.settings.mail_retry_hours)
+        if permanent or next_attempt > give_up_at:
             mail.status = "failed"
             return "failed"
-        mail.next_attempt_at = now + retry_delay(mail.attempts)
+        mail.next_attempt_at = next_attempt
         return "retried"
 
 
@@ -116,7 +122,7 @@ def send_due(database: Database, keyring: Keyring, now: datetime | None = None,
     if not settings.smtp_host:
         return SendReport()
     now = now or utcnow()
-    claimed = _claim(database, now, limit)
+    claimed = _claim(database, now, limit, "mail")
     if not claimed:
         return SendReport()
     outcomes: list[str] = []
@@ -173,6 +179,34 @@ def _send_one(database: Database, keyring: Keyring, smtp: smtplib.SMTP, mail_id:
     return _record(database, mail_id, now, None)
 
 
+def send_due_webhooks(database: Database, now: datetime | None = None,
+                      limit: int = SEND_BATCH) -> SendReport:
+    """POST webhook deliveries that are due, with the same retries and give-up as mail.
+
+    An endpoint removed from the configuration since its rows were queued fails them.
+    """
+    now = now or utcnow()
+    claimed = _claim(database, now, limit, webhooks.CHANNEL)
+    outcomes: list[str] = []
+    for delivery_id in claimed:
+        with database.read() as session:
+            delivery = session.get(OutboxMail, delivery_id)
+        if delivery is None:
+            outcomes.append("gone")
+            continue
+        endpoint = webhook_config.by_name(database.settings, delivery.endpoint)
+        if endpoint is None:
+            outcomes.append(_record(database, delivery_id, now,
+                                    f"endpoint '{delivery.endpoint}' is not configured",
+                                    permanent=True))
+            continue
+        outcome = webhooks.deliver(endpoint, delivery, now.timestamp())
+        if outcome.error is not None:
+            log.warning("webhook %s to %s: %s", delivery.kind, endpoint.name, outcome.error)
+        outcomes.append(_record(database, delivery_id, now, outcome.error, outcome.permanent))
+    return _report(outcomes)
+
+
 def _report(outcomes: list[str]) -> SendReport:
     return SendReport(sent=outcomes.count("sent"), retried=outcomes.count("retried"),
                       failed=outcomes.count("failed"))
@@ -180,6 +214,10 @@ def _report(outcomes: list[str]) -> SendReport:
 
 def run_once(database: Database, keyring: Keyring, articles: ArticleLookup | None = None,
              now: datetime | None = None) -> tuple[int, SendReport]:
-    """One pass of the mail worker: queue mails for new comments, then send what is due."""
+    """One pass of the mail worker: queue mails (and webhook deliveries) for new comments,
+    then send what is due; the report counts both."""
     handled = Notifier(database.settings, keyring, articles).scan_submissions(database, now)
-    return handled, send_due(database, keyring, now)
+    mail = send_due(database, keyring, now)
+    hooks = send_due_webhooks(database, now)
+    return handled, SendReport(sent=mail.sent + hooks.sent, retried=mail.retried + hooks.retried,
+                               failed=mail.failed + hooks.failed)

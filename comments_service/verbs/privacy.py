@@ -13,12 +13,15 @@ from comments_service.store.database import Database
 from comments_service.store.models import (
     AuditEntry,
     Comment,
+    CommentReport,
     CommentStatus,
     EmailSubscriber,
     LoginAttempt,
     OutboxMail,
+    TrustRevoked,
     utcnow,
 )
+from comments_service.verbs import spam_learning
 from comments_service.verbs.keyring import Keyring, normalize_email
 from comments_service.verbs.moderation import Actor
 from comments_service.verbs.notifications import make_token
@@ -69,6 +72,9 @@ def export_by_email(database: Database, keyring: Keyring, email: str,
             select(AuditEntry).where(AuditEntry.comment_id.in_(ids), AuditEntry.action == "edit")
             .order_by(AuditEntry.created_at))) if ids else []
         subscriber = session.get(EmailSubscriber, email_hash)
+        reported = list(session.scalars(
+            select(CommentReport).where(CommentReport.reporter_email_hash == email_hash)
+            .order_by(CommentReport.created_at, CommentReport.id)))
     return {
         "email": email,
         "exported_at": _iso(utcnow()),
@@ -90,6 +96,11 @@ def export_by_email(database: Database, keyring: Keyring, email: str,
         "text_before_edits": [
             {"comment_id": e.comment_id, "edited_at": _iso(e.created_at), "before": e.before}
             for e in edits
+        ],
+        "reports": [
+            {"comment_id": r.comment_id, "created_at": _iso(r.created_at), "reason": r.reason,
+             "note": r.note, "name": r.reporter_name, "status": r.status}
+            for r in reported
         ],
         "mail_subscription": None if subscriber is None else {
             "confirmed": subscriber.confirmed,
@@ -142,6 +153,14 @@ def erase_by_email(database: Database, keyring: Keyring, email: str, actor: Acto
                 .where(AuditEntry.comment_id.in_(ids), AuditEntry.action == "edit")
                 .values(before=ERASED_MARK, after=ERASED_MARK if not keep_text
                         else AuditEntry.after))
+        if ids:
+            # What the spam classifier kept of these comments is their words and name.
+            spam_learning.forget_comments(session, ids)
+        # Reports this address made keep their record (reason, note, decision), not who.
+        session.execute(update(CommentReport).where(
+            CommentReport.reporter_email_hash == email_hash).values(
+            reporter_name="", reporter_email_encrypted="", reporter_email_hash="", ip_hash=None))
+        session.execute(delete(TrustRevoked).where(TrustRevoked.email_hash == email_hash))
         session.execute(delete(EmailSubscriber).where(EmailSubscriber.email_hash == email_hash))
         token = make_token(keyring, "unsubscribe", email_hash)
         session.execute(delete(OutboxMail).where(
@@ -159,6 +178,10 @@ def purge_ip_hashes(database: Database, now: datetime | None = None) -> int:
             update(Comment)
             .where(Comment.ip_hash.is_not(None), Comment.created_at < cutoff)
             .values(ip_hash=None))
+        # Reports keep their record (reason, decision); only the address hash goes.
+        session.execute(update(CommentReport).where(
+            CommentReport.ip_hash.is_not(None), CommentReport.created_at < cutoff,
+        ).values(ip_hash=None))
         # Failed sign-ins are keyed by IP hash too; the window that needs them is far shorter.
         session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < cutoff))
         # Finished mails still hold an (encrypted) address and are of no further use.

@@ -24,7 +24,8 @@ def rfc3339(value: datetime) -> str:
 def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
     """The article's approved comments, oldest first, in the public JSON shape.
 
-    Each: {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature"}.
+    Each: {"id", "parent_id", "author", "body_html", "created_at", "staff", "signature",
+    "content_note"} (the note is null when staff set none).
     Staff replies show the staff member's display name and signature (plain text); erased
     authors show "Former reader". A reply whose parent is not public is re-attached to its
     nearest public ancestor (or shown top-level) so no approved comment disappears.
@@ -39,6 +40,7 @@ def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
             Comment.created_at,
             Comment.is_staff,
             Comment.erased,
+            Comment.content_note,
             StaffUser.display_name,
             StaffUser.signature,
         )
@@ -74,6 +76,7 @@ def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
             "created_at": rfc3339(row.created_at),
             "staff": bool(row.is_staff),
             "signature": signature,
+            "content_note": row.content_note or None,
         })
     return out
 

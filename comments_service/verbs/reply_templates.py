@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from comments_service.store.database import Database
+from comments_service.store.ids import storable_id
 from comments_service.store.models import ReplyTemplate, utcnow
 from comments_service.verbs import comments, render
 from comments_service.verbs.audit import Actor, AuditLog, ModerationError, NotFound
@@ -29,7 +30,8 @@ class ReplyTemplates(AuditLog):
     def template(self, template_id: int) -> ReplyTemplate:
         """One template; raises NotFound."""
         with self.database.read() as session:
-            found = session.get(ReplyTemplate, template_id)
+            found = (session.get(ReplyTemplate, template_id)
+                     if storable_id(template_id) else None)
         if found is None:
             raise NotFound(f"no reply template with id {template_id}")
         return found
@@ -57,7 +59,8 @@ class ReplyTemplates(AuditLog):
                 session.add(found)
                 self._audit(session, actor, "template_create", None, "", f"{name}\n\n{body}")
             else:
-                found = session.get(ReplyTemplate, template_id)
+                found = (session.get(ReplyTemplate, template_id)
+                         if storable_id(template_id) else None)
                 if found is None:
                     raise NotFound(f"no reply template with id {template_id}")
                 before = f"{found.name}\n\n{found.body}"
@@ -71,7 +74,8 @@ class ReplyTemplates(AuditLog):
         """Remove a template. Admins only."""
         self._require_admin(actor)
         with self.database.write() as session:
-            found = session.get(ReplyTemplate, template_id)
+            found = (session.get(ReplyTemplate, template_id)
+                     if storable_id(template_id) else None)
             if found is None:
                 raise NotFound(f"no reply template with id {template_id}")
             self._audit(session, actor, "template_delete", None,

@@ -1,8 +1,10 @@
 """Spam and abuse defences without a CAPTCHA.
 
 A honeypot field, a minimum time between form render and submit (a signed timestamp
-token), a cap on links, duplicate bodies per article, and a per-IP-hash rate limit counted
-in the database so it holds across every service process sharing it.
+token), a cap on links, duplicate bodies per article, and a rate limit counted in the
+database so it holds across every service process sharing it: per address and email
+together (keyed hashes of both), and a higher ceiling per address alone, so readers sharing
+one address (a clinic, a library) do not use up each other's allowance.
 """
 
 from __future__ import annotations
@@ -40,16 +42,24 @@ _LIVE_WITH_BODY = (
 _FROM_ADDRESS_SINCE = (
     _COMMENTS.c.ip_hash == bindparam("ip_hash"), _COMMENTS.c.created_at > bindparam("since")
 )
+_FROM_SENDER_SINCE = (*_FROM_ADDRESS_SINCE, _COMMENTS.c.email_hash == bindparam("email_hash"))
 _RECENT_FROM_ADDRESS = select(
     func.count(_COMMENTS.c.id), func.min(_COMMENTS.c.created_at)
 ).where(*_FROM_ADDRESS_SINCE)
-# Both checks as one condition, for an INSERT ... SELECT that stores the comment only when
-# they pass (comments.submit): one statement where there were three. Its parameters are
-# those of the two queries plus "limit".
+_RECENT_FROM_SENDER = select(
+    func.count(_COMMENTS.c.id), func.min(_COMMENTS.c.created_at)
+).where(*_FROM_SENDER_SINCE)
+# Every check as one condition, for an INSERT ... SELECT that stores the comment only when
+# they pass (comments.submit): one statement where there were four. Its parameters are
+# those of the queries plus "limit" (per address and email) and "address_limit". Both
+# counts walk ix_comments_ip_hash_created; the email is compared on those rows only.
 ADMISSION: ColumnElement[bool] = (
-    select(func.count(_COMMENTS.c.id)).where(*_FROM_ADDRESS_SINCE).scalar_subquery()
-    < bindparam("limit")
-) & ~_LIVE_WITH_BODY.exists()
+    (select(func.count(_COMMENTS.c.id)).where(*_FROM_SENDER_SINCE).scalar_subquery()
+     < bindparam("limit"))
+    & (select(func.count(_COMMENTS.c.id)).where(*_FROM_ADDRESS_SINCE).scalar_subquery()
+       < bindparam("address_limit"))
+    & ~_LIVE_WITH_BODY.exists()
+)
 _ADDRESS_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 HONEYPOT_FIELD = "website"
@@ -57,8 +67,12 @@ FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name, not a secret
 
 
 def honeypot_tripped(value: object) -> bool:
-    """True when the hidden field people never see was filled in, as bots do."""
-    return isinstance(value, str) and value.strip() != ""
+    """True when the hidden field people never see was filled in, as bots do.
+
+    Any character counts, a space too: no person types into a field they cannot see, and
+    a bot that fills every field with a blank must not slip through.
+    """
+    return isinstance(value, str) and value != ""
 
 
 def count_links(text: str) -> int:
@@ -160,15 +174,36 @@ def window_start(now: datetime, window_seconds: int) -> datetime:
 
 
 def rate_limit_retry_after(
-    session: Session, ip_hash: str, limit: int, window_seconds: int, now: datetime
+    session: Session, ip_hash: str, limit: int, window_seconds: int, now: datetime,
+    email_hash: str | None = None, address_limit: int | None = None,
 ) -> int | None:
-    """Seconds until this IP hash may post again, or None when it is under the limit.
+    """Seconds until this sender may post again, or None when it is under every limit.
 
-    Call it inside the write transaction that stores the comment, after lock_address.
+    With ``email_hash``, ``limit`` counts this address and email together and
+    ``address_limit`` (when given) the address alone; without it, ``limit`` counts the
+    address. Call it inside the write transaction that stores the comment, after
+    lock_address.
     """
     since = window_start(now, window_seconds)
+    checks = []
+    if email_hash is None:
+        checks.append((_RECENT_FROM_ADDRESS, limit))
+    else:
+        checks.append((_RECENT_FROM_SENDER, limit))
+        if address_limit is not None:
+            checks.append((_RECENT_FROM_ADDRESS, address_limit))
+    waits = [
+        wait for query, ceiling in checks
+        if (wait := _wait(session, query, ceiling, ip_hash, email_hash, since, window_seconds,
+                          now)) is not None
+    ]
+    return max(waits) if waits else None
+
+
+def _wait(session: Session, query: object, limit: int, ip_hash: str, email_hash: str | None,
+          since: datetime, window_seconds: int, now: datetime) -> int | None:
     count, oldest = session.connection().execute(
-        _RECENT_FROM_ADDRESS, {"ip_hash": ip_hash, "since": since}
+        query, {"ip_hash": ip_hash, "email_hash": email_hash, "since": since}  # type: ignore[arg-type]
     ).one()
     if count < limit:
         return None

@@ -17,18 +17,23 @@ import contextlib
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from comments_service.store.database import Database
-from comments_service.verbs import public_threads
+from comments_service.store.outages import DatabaseUnavailable, is_outage
+from comments_service.verbs import json_bytes, public_threads, thread_pages
 
 # Distinct lists of ids whose counts answer is kept (index pages ask for a few lists).
 COUNT_BODIES = 256
 # Thread versions a reader remembers between commits (SQLite only; see VersionReader).
 MAX_KNOWN_VERSIONS = 8192
+# Distinct pages kept per cached thread: the first page in each order, and the pages the
+# live script re-reads while readers have more than one loaded.
+PAGES_PER_THREAD = 16
 _VERSIONS_SQL = "SELECT article_id, version FROM thread_versions WHERE article_id IN ({ps})"
 
 
@@ -40,6 +45,33 @@ class CachedThread:
     body: bytes
     etag: str
     count: int
+    # PageRequest.key -> (body, etag); filled as pages are asked for, gone with the entry.
+    pages: dict[tuple[Any, ...], tuple[bytes, str]] = field(default_factory=dict, compare=False)
+
+    def page(self, article_id: str, request: thread_pages.PageRequest) -> tuple[bytes, str]:
+        """One page of this thread as JSON bytes and its ETag; KeyError for an unknown
+        ``around`` comment."""
+        found = self.pages.get(request.key)
+        if found is not None:
+            return found
+        # Read back from the cached bytes rather than kept as objects beside them: a page is
+        # asked for once per thread version, and the objects would weigh several times more.
+        part = thread_pages.page(json.loads(self.body)["comments"], request)
+        body = json_bytes.dumps({
+            "article_id": article_id, "count": self.count, "order": request.order,
+            "limit": request.limit, **part,
+        })
+        found = (body, _etag(body))
+        if len(self.pages) >= PAGES_PER_THREAD:
+            self.pages.clear()
+        self.pages[request.key] = found
+        return found
+
+
+def _etag(body: bytes) -> str:
+    # From the content, not the version: equal across processes and database resets,
+    # and unchanged when a write leaves the public thread as it was (a reject, say).
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 class VersionReader:
@@ -64,8 +96,21 @@ class VersionReader:
         return self.versions([article_id])[article_id]
 
     def versions(self, article_ids: list[str]) -> dict[str, int]:
+        """The current version of each article (0 before its first change).
+
+        Raises DatabaseUnavailable when the database cannot be asked.
+        """
         if not article_ids:
             return {}
+        try:
+            return self._versions(article_ids)
+        except Exception as exc:
+            # The driver's own errors arrive unwrapped here (a raw DBAPI connection).
+            if is_outage(exc) or isinstance(exc, self._database.engine.dialect.loaded_dbapi.Error):
+                raise DatabaseUnavailable(f"cannot read thread versions: {exc}") from exc
+            raise
+
+    def _versions(self, article_ids: list[str]) -> dict[str, int]:
         with self._lock:
             known = self._current_known()
             missing = [a for a in dict.fromkeys(article_ids) if a not in known]
@@ -141,6 +186,10 @@ class ThreadCache:
     def __init__(self, database: Database, max_entries: int = 4096,
                  max_bytes: int = 16 * 1024 * 1024) -> None:
         self.database = database
+        self.stale_if_error_seconds = database.settings.stale_if_error_seconds
+        # When each cached thread was last confirmed current (time.monotonic()): during an
+        # outage an entry is served for stale_if_error_seconds after that, and no longer.
+        self._confirmed: dict[str, float] = {}
         self.versions = VersionReader(database)
         self.max_entries = max_entries
         # A byte budget keeps a process's memory flat however many threads get read.
@@ -152,20 +201,36 @@ class ThreadCache:
         self._lock = threading.Lock()
 
     def thread(self, article_id: str) -> CachedThread:
-        """The article's current public thread, from cache when its version still matches."""
-        version = self.versions.version(article_id)
+        """The article's current public thread, from cache when its version still matches.
+
+        When the database cannot be asked, the cached thread is served for up to
+        stale_if_error_seconds after it was last known current; past that (or with nothing
+        cached) the outage is raised (DatabaseUnavailable or SQLAlchemy's error).
+        """
+        try:
+            version = self.versions.version(article_id)
+        except DatabaseUnavailable:
+            entry = self._threads.get(article_id)
+            if entry is not None and self._fresh_enough(article_id):
+                return entry
+            raise
         entry = self._threads.get(article_id)
         if entry is not None and entry.version == version:
+            self._confirmed[article_id] = time.monotonic()
             return entry
         with self.database.read() as session:
             document = public_threads.thread(session, article_id)
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        # From the content, not the version: equal across processes and database resets,
-        # and unchanged when a write leaves the public thread as it was (a reject, say).
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        entry = CachedThread(version=version, body=body, etag=etag, count=document["count"])
+        body = json_bytes.dumps(document)
+        entry = CachedThread(version=version, body=body, etag=_etag(body),
+                             count=document["count"])
         self._store(article_id, entry)
+        self._confirmed[article_id] = time.monotonic()
         return entry
+
+    def _fresh_enough(self, article_id: str) -> bool:
+        confirmed = self._confirmed.get(article_id)
+        return (confirmed is not None
+                and time.monotonic() - confirmed <= self.stale_if_error_seconds)
 
     def counts(self, article_ids: Iterable[str]) -> dict[str, int]:
         """Approved comment counts, one version query plus a count query only for changes."""
@@ -184,8 +249,7 @@ class ThreadCache:
         cached = self._count_bodies.get(ids)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        body = json.dumps(self._counts_at(list(ids), versions), ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8")
+        body = json_bytes.dumps(self._counts_at(list(ids), versions))
         with self._lock:
             if len(self._count_bodies) >= COUNT_BODIES:
                 self._count_bodies.clear()
@@ -223,8 +287,9 @@ class ThreadCache:
             while len(self._threads) > 1 and (
                 len(self._threads) > self.max_entries or self._bytes > self.max_bytes
             ):
-                _, evicted = self._threads.popitem(last=False)
+                evicted_id, evicted = self._threads.popitem(last=False)
                 self._bytes -= len(evicted.body)
+                self._confirmed.pop(evicted_id, None)
             if len(self._counts) >= self.max_entries:
                 self._counts.clear()
             self._counts[article_id] = (entry.version, entry.count)

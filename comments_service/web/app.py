@@ -11,33 +11,56 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from comments_service import __version__ as package_version
+from comments_service import i18n
 from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
 from comments_service.logs import configure_logging
 from comments_service.site import rebake
+from comments_service.site.signposts import signposts_for
 from comments_service.store.database import Database
+from comments_service.verbs import urgency, webhook_config
+from comments_service.verbs.feeds import FeedCache
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.thread_cache import ThreadCache
+from comments_service.web import errors, openapi_doc, outage
 from comments_service.web.api import router as api_router
 from comments_service.web.api import validation_error_response
 from comments_service.web.background import BackgroundJobs
 from comments_service.web.body_limit import BodySizeLimit
 from comments_service.web.devsite import mount_site
 from comments_service.web.fastpath import FastPath
+from comments_service.web.feeds import router as feeds_router
 from comments_service.web.forms import router as forms_router
+from comments_service.web.health import HealthCheck
+from comments_service.web.health import router as health_router
 from comments_service.web.mail_links import router as mail_links_router
+from comments_service.web.reader_pages import router as reader_pages_router
+from comments_service.web.reports import router as reports_router
+from comments_service.web.security_headers import SecurityHeaders
 from comments_service.web.staff import router as staff_router
+from comments_service.web.status import router as status_router
+from comments_service.web.thread_pages import router as thread_pages_router
 
 
 class CommentsApp(FastAPI):
     """FastAPI, with the hot public requests answered before the middleware stack."""
 
     fast_path: FastPath | None = None
+    security_headers: SecurityHeaders | None = None
+    # COMMENTS_LANGUAGE (or the site's): every page, answer and mail of a request uses it.
+    language: str = i18n.DEFAULT_LANGUAGE
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with i18n.using(self.language):
+            # Outermost, so the fast path's answers get the security headers too.
+            if self.security_headers is not None:
+                await self.security_headers(scope, receive, send)
+            else:
+                await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Any, receive: Any, send: Any) -> None:
         if self.fast_path is not None and scope["type"] == "http":
             started = False
 
@@ -78,6 +101,14 @@ def create_app(settings: Settings) -> FastAPI:
     Raises RuntimeError in production mode without COMMENTS_SECRET_KEY.
     """
     secret = settings.secret()
+    # Crisis resources and staffed hours are checked before anything starts; a bad field
+    # stops the service with its name (crisis_resources.regions.en[2].phone: ...).
+    signposts = signposts_for(settings)
+    webhook_config.endpoints_for(settings)  # the same for webhooks: webhooks[1].url: ...
+    # The crisis detector compiles its patterns once per process (about a second): here at
+    # start, so the first reader to post is not the one who waits, and a bad operator
+    # phrase stops the service at once.
+    urgency.detector_for(settings)
     database = Database(settings)
     if settings.migrate_on_start:
         from comments_service.store.migrate import (
@@ -114,32 +145,32 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.language = i18n.resolve(settings.language, settings.site_dir)
     app.state.database = database
     app.state.keyring = Keyring(secret)
     app.state.catalog = Catalog(settings.docs_dir)
     app.state.thread_cache = thread_cache
+    app.state.feed_cache = FeedCache(database, thread_cache)
+    app.state.signposts = signposts
+    app.state.health = HealthCheck(database)
     app.fast_path = FastPath(app.state, cors_origins(settings))
+    app.security_headers = SecurityHeaders(app._dispatch, settings)
+    outage.install(app)
+    errors.install(app)
+    openapi_doc.install(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_error_response(exc)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database check",
-             responses={503: {"description": "The database does not answer."}})
-    def healthz() -> JSONResponse:
-        """{"status": "ok"} when the comments table can be read."""
-        try:
-            with database.read() as session:
-                # A table, not SELECT 1: that never reads the file, so a pooled SQLite
-                # connection answers it even when the database file is damaged.
-                session.execute(text("SELECT 1 FROM comments LIMIT 1"))
-        except Exception as exc:  # any failure at all means unhealthy
-            return JSONResponse({"status": "error", "detail": type(exc).__name__},
-                                status_code=503)
-        return JSONResponse({"status": "ok"})
-
+    app.include_router(health_router)
+    app.include_router(feeds_router)
+    app.include_router(reports_router)
     app.include_router(api_router)
     app.include_router(forms_router)
+    app.include_router(reader_pages_router)
+    app.include_router(thread_pages_router)
+    app.include_router(status_router)
     app.include_router(staff_router)
     app.include_router(mail_links_router)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from comments_service.verbs import json_bytes
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -63,10 +64,10 @@ def replay(body: bytes, receive: Receive) -> Receive:
 
 def too_large_body(max_bytes: int) -> bytes:
     """The 413 answer's JSON, in the API's error shape."""
-    return json.dumps({
+    return json_bytes.dumps({
         "detail": f"The request is too large (at most {max_bytes:,} bytes).",
         "errors": {"body": "Comment is far too long."},
-    }).encode()
+    })
 
 
 class BodySizeLimit:

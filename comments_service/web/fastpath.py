@@ -8,10 +8,13 @@ bytes a reader gets are the same whichever path answered.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import unquote_plus
 
-from comments_service.verbs import spam
+from comments_service.store.outages import is_outage
+from comments_service.verbs import json_bytes, spam
+from comments_service.web import outage
 from comments_service.web.api import (
     JSON_CONTENT_TYPES,
     JSON_TYPE,
@@ -27,10 +30,14 @@ from comments_service.web.body_limit import (
     replay,
     too_large_body,
 )
+from comments_service.web.errors import SERVER_ERROR
 
 THREAD_PREFIX = "/api/articles/"
 THREAD_SUFFIX = "/comments"
-SERVER_ERROR_BODY = b"Internal Server Error"
+# As errors.server_error answers for the routes.
+SERVER_ERROR_BODY = json_bytes.dumps({"detail": SERVER_ERROR, "errors": {}})
+
+log = logging.getLogger("comments_service.outage")
 
 # The JSON types CommentIn accepts (strict), by field; the first tuple entry is the default
 # when the field is absent, REQUIRED when it must be there.
@@ -54,7 +61,7 @@ def well_typed_post(body: bytes) -> dict[str, Any] | None:
     with the full validation errors.
     """
     try:
-        raw = json.loads(body)
+        raw = json.loads(body, parse_int=_bounded_int)
     except ValueError:
         return None
     if not isinstance(raw, dict):
@@ -69,6 +76,24 @@ def well_typed_post(body: bytes) -> dict[str, Any] | None:
             return None
         data[name] = value
     return data
+
+
+# More digits than any id has: such a number is out of every range, whatever its value.
+_MAX_INT_DIGITS = 20
+_OUT_OF_RANGE = 10**_MAX_INT_DIGITS
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer, with any beyond 20 digits read as one out-of-range value.
+
+    Python refuses to convert more than 4,300 digits (ValueError), which would send the
+    post to the route and answer "not valid JSON"; read this way, a parent_id of any
+    length gets parent_id's own error, and no time goes into converting huge numbers.
+    """
+    digits = text.lstrip("-")
+    if len(digits) <= _MAX_INT_DIGITS:
+        return int(text)
+    return -_OUT_OF_RANGE if text.startswith("-") else _OUT_OF_RANGE
 
 
 class FastPath:
@@ -103,19 +128,33 @@ class FastPath:
             return receive
         if method != "GET":
             return receive
-        if path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX):
-            article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
-            if not article_id or "/" in article_id:
+        try:
+            if path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX):
+                article_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
+                if not article_id or "/" in article_id:
+                    return receive
+                status, headers, body = thread_reply(
+                    self.state, article_id, _header(scope, b"if-none-match"),
+                    scope.get("query_string", b"").decode("latin-1"))
+            elif path == "/api/counts":
+                status, headers, body = counts_reply(
+                    self.state, article_params(scope.get("query_string", b"").decode("latin-1")))
+            else:
                 return receive
-            status, headers, body = thread_reply(self.state, article_id,
-                                                 _header(scope, b"if-none-match"))
-        elif path == "/api/counts":
-            status, headers, body = counts_reply(
-                self.state, article_params(scope.get("query_string", b"").decode("latin-1")))
-        else:
-            return receive
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # Answered here: the routed path would only meet the same outage again.
+            status, headers, body = self._outage(method, path, exc)
         await self._answer(scope, send, status, headers, body)
         return None
+
+    @staticmethod
+    def _outage(method: str, path: str,
+                exc: BaseException) -> tuple[int, list[tuple[str, str]], bytes]:
+        log.warning("database unavailable on %s %s: %s: %s", method, path,
+                    type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return 503, outage.json_headers(), outage.json_body()
 
     async def _post(self, scope: dict[str, Any], receive: Receive, send: Send,
                     article_id: str) -> Receive | None:
@@ -139,9 +178,13 @@ class FastPath:
                                    state.settings.trusted_proxies)
         try:
             status, headers, body = await post_reply(state, article_id, data, client_ip)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                status, headers, body = self._outage("POST", scope["path"], exc)
+                await self._answer(scope, send, status, headers, body)
+                return None
             # As Starlette's error middleware answers; the server logs the traceback.
-            await self._answer(scope, send, 500, [("Content-Type", "text/plain; charset=utf-8")],
+            await self._answer(scope, send, 500, [("Content-Type", JSON_TYPE)],
                                SERVER_ERROR_BODY)
             raise
         await self._answer(scope, send, status, headers, body)

@@ -1,14 +1,21 @@
 """The no-JavaScript comment form endpoint: POST /comments, answered with a redirect or a page.
 
 Success (and a silently dropped honeypot post) answers 303 to the article page:
-``<return_to>?comment=pending#comment-pending`` (``comment=urgent`` when the comment was
-flagged urgent), which the static page shows with CSS :target. Errors answer an HTML page
-that repeats the form with each message next to its field and everything the reader typed.
+``<return_to>?comment=pending#comment-pending`` (``?comment=urgent#comment-urgent`` when the
+comment was flagged urgent: the crisis alert), which the static page shows with CSS :target.
+While comments are paused site-wide, posts answer 403 with the crisis resources. Errors
+answer an HTML page that repeats the form with each message next to its field and everything
+the reader typed.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import re
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -18,11 +25,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from comments_service import i18n
 from comments_service.articles.catalog import Catalog
 from comments_service.config import Settings
-from comments_service.verbs import comments, spam
+from comments_service.store.ids import MAX_ID
+from comments_service.store.models import CommentStatus
+from comments_service.store.outages import RETRY_AFTER_SECONDS, is_outage
+from comments_service.verbs import comments, pause, spam
 from comments_service.verbs.comments import CommentError
-from comments_service.web.api import request_client_ip
+from comments_service.web.api import AUTHOR_PATTERN, BODY_PATTERN, request_client_ip
+from comments_service.web.reader_pages import page_context
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRUE_VALUES = {"on", "yes", "true", "1"}
@@ -35,6 +47,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+i18n.install(_env)  # the request's language: COMMENTS_LANGUAGE (CommentsApp.language)
 
 FORM_OPENAPI = {
     "requestBody": {
@@ -43,16 +56,24 @@ FORM_OPENAPI = {
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
+                    # A url-encoded form carries only strings; other names are ignored.
+                    "additionalProperties": {"type": "string"},
                     "required": ["article_id", "author", "email", "body", "accept_terms"],
                     "properties": {
                         "article_id": {"type": "string"},
                         "return_to": {"type": "string", "description":
                                       "A page under the site URL; otherwise the article's "
                                       "own page is used."},
-                        "author": {"type": "string", "description": "Also accepted as 'name'."},
-                        "email": {"type": "string"},
-                        "body": {"type": "string"},
-                        "parent_id": {"type": "string", "description": "Empty or a comment id."},
+                        "author": {"type": "string", "description": "Also accepted as 'name'.",
+                                   "minLength": 1, "maxLength": comments.MAX_AUTHOR,
+                                   "pattern": AUTHOR_PATTERN},
+                        "email": {"type": "string", "format": "email", "minLength": 3,
+                                  "maxLength": comments.MAX_EMAIL},
+                        "body": {"type": "string", "minLength": 1,
+                                 "maxLength": comments.MAX_BODY, "pattern": BODY_PATTERN},
+                        "parent_id": {"type": "string", "pattern": "^([1-9][0-9]{0,9})?$",
+                                      "description": "Empty or a comment id (at most "
+                                                     f"{MAX_ID})."},
                         "notify": {"type": "string", "description": "on/yes/true/1 when ticked."},
                         "accept_terms": {"type": "string",
                                          "description": "on/yes/true/1 when ticked."},
@@ -87,12 +108,14 @@ def safe_return_to(value: str, site_url: str, fallback: str) -> str:
 
 
 def pending_redirect_url(return_to: str, urgent: bool) -> str:
-    """The article URL with ?comment=pending|urgent and #comment-pending."""
+    """The article URL with ?comment=pending#comment-pending, or for an urgent comment
+    ?comment=urgent#comment-urgent: the fragment alone must pick the block, since the
+    static page shows it with CSS :target and no script."""
     parts = urlsplit(return_to)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "comment"]
     query.append(("comment", "urgent" if urgent else "pending"))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query),
-                       "comment-pending"))
+                       "comment-urgent" if urgent else "comment-pending"))
 
 
 def _form_data(form: Any) -> dict[str, Any]:
@@ -105,7 +128,12 @@ def _form_data(form: Any) -> dict[str, Any]:
     parent_text = text("parent_id").strip()
     parent: int | str | None = None
     if parent_text:
-        parent = int(parent_text) if parent_text.isdigit() else parent_text
+        # ASCII digits only ("²".isdigit() is true but int() refuses it), and kept as text
+        # when int() refuses its length: the validator then names parent_id.
+        parent = parent_text
+        if parent_text.isascii() and parent_text.isdigit():
+            with contextlib.suppress(ValueError):
+                parent = int(parent_text)
     return {
         "author": author,
         "email": text("email"),
@@ -129,8 +157,14 @@ def render_form_page(
     detail: str,
     show_form: bool = True,
     headers: dict[str, str] | None = None,
+    paused: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The form again, with each error next to its field and the reader's text kept."""
+    """The form again, with each error next to its field and the reader's text kept.
+
+    ``extra`` adds template variables: ``intro`` (the box at the top is a neutral notice,
+    not an error) and ``replying_to`` (the public comment being answered), as the reply
+    form page (thread_pages) uses it."""
     state = request.app.state
     token = spam.form_token(state.keyring.signing_key, article_id) if show_form else ""
     html = _env.get_template("form_error.html").render(
@@ -146,8 +180,34 @@ def render_form_page(
         max_author=comments.MAX_AUTHOR,
         max_body=comments.MAX_BODY,
         action=str(request.url_for("post_comment_form")),
+        crisis=getattr(state, "signposts", None),
+        paused=paused,
+        mail=bool(state.settings.smtp_host),
+        **page_context(state.settings),
+        **(extra or {}),
     )
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    return HTMLResponse(html, status_code=status_code,
+                        headers={"Content-Security-Policy": form_page_csp(html), **(headers or {})})
+
+
+_STYLE_RE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def form_page_csp(html: str) -> str:
+    """The form page's policy: the service's reader.css, its own inline style (by hash, if
+    any) and posting here; nothing else."""
+    match = _STYLE_RE.search(html)
+    return _csp_for_style(match.group(1) if match else "")
+
+
+@cache
+def _csp_for_style(style: str) -> str:
+    styles = "style-src 'self'"
+    if style:
+        digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode()
+        styles += f" 'sha256-{digest}'"
+    return (f"default-src 'none'; {styles}; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
 
 
 @router.post(
@@ -166,6 +226,8 @@ def render_form_page(
         413: {"description": "Request body larger than max_body_bytes."},
         422: {"description": "HTML form page with a message next to each wrong field."},
         429: {"description": "HTML form page; Retry-After says when to try again."},
+        503: {"description": "HTML form page with the reader's text: the database is not "
+                             "available; Retry-After says when to try again."},
     },
 )
 async def post_comment_form(request: Request) -> Response:
@@ -190,27 +252,32 @@ async def post_comment_form(request: Request) -> Response:
     }
 
     try:
-        comments.require_open_article(catalog, article_id)
+        comments.require_open_article(catalog, article_id, settings)
+        await run_in_threadpool(pause.refuse_if_paused, state.database)
     except CommentError as exc:
         return render_form_page(request, exc.status_code, errors={}, detail=exc.detail,
-                                show_form=False, **page)
+                                show_form=False, paused=isinstance(exc, pause.CommentsPaused),
+                                **page)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _unavailable_page(request, page)
 
-    if spam.honeypot_tripped(data.get(spam.HONEYPOT_FIELD)):
-        # Accept and drop, as the JSON API does, so a bot learns nothing.
-        await run_in_threadpool(
-            comments.submit, state.database, settings, state.keyring, catalog, article_id,
-            data, request_client_ip(request),
+    # A honeypot post skips the token check (a bot that never waited gets its 303 all
+    # the same); comments.submit then answers it exactly as a real post, and drops it.
+    check = spam.TokenCheck(True)
+    if not spam.honeypot_tripped(data.get(spam.HONEYPOT_FIELD)):
+        check = spam.check_form_token(
+            state.keyring.signing_key, form.get(spam.FORM_TOKEN_FIELD), article_id,
+            settings.min_submit_seconds, settings.form_token_max_age_seconds, now=time.time(),
         )
-        return RedirectResponse(pending_redirect_url(return_to, False), status_code=303)
-
-    check = spam.check_form_token(
-        state.keyring.signing_key, form.get(spam.FORM_TOKEN_FIELD), article_id,
-        settings.min_submit_seconds, settings.form_token_max_age_seconds, now=time.time(),
-    )
     if not check.ok:
         detail = ("Your comment has not been sent yet. Please check it and press "
                   "\u201cPost comment\u201d again.")
-        return render_form_page(request, 422, errors={}, detail=detail, **page)
+        # The page says why a too-quick send was refused (form_error.html), so a person who
+        # simply typed fast knows waiting is all it takes.
+        return render_form_page(request, 422, errors={}, detail=detail,
+                                extra={"token_problem": check.reason}, **page)
 
     try:
         result = await run_in_threadpool(
@@ -223,4 +290,21 @@ async def post_comment_form(request: Request) -> Response:
             headers = {"Retry-After": str(exc.retry_after)}
         return render_form_page(request, exc.status_code, errors=exc.errors,
                                 detail=exc.detail, headers=headers, **page)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _unavailable_page(request, page)
+    if result.status == CommentStatus.APPROVED.value:
+        # A trusted regular's comment, published at once: straight to it on the page.
+        return RedirectResponse(f"{return_to.partition('#')[0]}#comment-{result.id}",
+                                status_code=303)
     return RedirectResponse(pending_redirect_url(return_to, result.urgent), status_code=303)
+
+
+def _unavailable_page(request: Request, page: dict[str, Any]) -> HTMLResponse:
+    """503: the form again with everything typed, to send once the database is back."""
+    return render_form_page(
+        request, 503, errors={}, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        detail="Your comment could not be saved just now: our database is not available. "
+               "Nothing was lost from this page; please press \u201cPost comment\u201d "
+               "again in a minute.", **page)

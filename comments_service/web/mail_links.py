@@ -1,4 +1,4 @@
-"""Public pages behind the links in our mail: confirm a subscription, unsubscribe.
+"""Public pages behind the links in our mail: confirm a subscription, unsubscribe, withdraw.
 
 A GET only shows a page with a button: mail scanners follow links, and a followed link
 must not change anything. The button POSTs; so do mail clients offering RFC 8058
@@ -11,27 +11,38 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from comments_service.verbs import notifications
+from comments_service.i18n import N_
+from comments_service.verbs import notifications, withdrawal
 from comments_service.web.staff import SECURITY_HEADERS, templates
 
 router = APIRouter(prefix="/mail", include_in_schema=False)
 
+# Message ids (N_): mail_link.html shows them translated (| translate).
 PAGES = {
     "confirm": {
-        "title": "Confirm mail about your comments",
-        "ask": "Do you want mail when a comment you wrote with this address is published "
-               "or answered?",
-        "button": "Yes, send me these mails",
-        "done": "Thank you: you will get a mail when your comments are published or answered. "
-                "Every mail has a link to stop them.",
+        "title": N_("Confirm mail about your comments"),
+        "ask": N_("Do you want mail when a comment you wrote with this address is published "
+                  "or answered?"),
+        "button": N_("Yes, send me these mails"),
+        "done": N_("Thank you: you will get a mail when your comments are published or answered. "
+                   "Every mail has a link to stop them."),
         "verb": notifications.confirm_subscription,
     },
     "unsubscribe": {
-        "title": "Unsubscribe",
-        "ask": "Stop all mail from us to this address?",
-        "button": "Unsubscribe",
-        "done": "You are unsubscribed: we will send no more mail to this address.",
+        "title": N_("Unsubscribe"),
+        "ask": N_("Stop all mail from us to this address?"),
+        "button": N_("Unsubscribe"),
+        "done": N_("You are unsubscribed: we will send no more mail to this address."),
         "verb": notifications.unsubscribe,
+    },
+    "withdraw": {
+        "title": N_("Withdraw your comment"),
+        "ask": N_("Remove your comment from the site? It will no longer be shown to anyone, "
+                  "and this cannot be undone from here."),
+        "button": N_("Withdraw my comment"),
+        "done": N_("Your comment is withdrawn: it is no longer shown on the site. The page "
+                   "may take a few seconds to catch up."),
+        "verb": withdrawal.withdraw,
     },
 }
 
@@ -48,7 +59,11 @@ def _page(request: Request, kind: str, token: str, state: str,
 
 
 def _valid(request: Request, kind: str, token: str) -> bool:
-    return notifications.read_token(request.app.state.keyring, kind, token) is not None
+    keyring = request.app.state.keyring
+    if kind == "withdraw":
+        # Signed per comment, not per address.
+        return withdrawal.read_withdraw_token(keyring, token) is not None
+    return notifications.read_token(keyring, kind, token) is not None
 
 
 @router.get("/{kind}", response_class=HTMLResponse)

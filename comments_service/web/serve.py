@@ -7,6 +7,11 @@ pydantic): measured, that is about 30 MB instead of about 95 MB (benchmarks/READ
 "Choosing the ASGI server"). Granian forks each worker from this small process; the worker
 imports the app and builds it from the COMMENTS_* variables (``worker_app``).
 
+With ``--workers 1`` there is no supervisor: the smallest hosts get one process that
+serves the app itself (``run_single``, granian's embedded server on a uvloop event loop),
+about a supervisor's 30 MB less. A crash then ends the service; the process manager
+(systemd's ``Restart=``) starts it again, as it would a supervisor.
+
 This module imports nothing heavy on purpose, and does not migrate: run it through
 `comments-service serve`, not on its own.
 """
@@ -33,6 +38,25 @@ WORKER_STOP_TIMEOUT = 20
 # Granian fills these fields in per request; the client address is logged only when the
 # operator asks for access logs.
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms'
+
+
+def frozen(app: Any) -> Any:
+    """The app, after the collector has been told to leave what exists now alone.
+
+    What exists now (modules, the app, the catalog) lives as long as the worker. Frozen,
+    the collector never walks it again: a full collection over it took about 80 ms, a
+    stall for every request in flight (p99 and CPU per request were lower frozen).
+    """
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def single_app() -> Any:
+    """The app for the single-process mode (``run_single``), built in the serving process."""
+    from comments_service.web.app import app_from_env
+
+    return frozen(app_from_env())
 
 
 def worker_app() -> Any:
@@ -67,12 +91,7 @@ def worker_app() -> Any:
             signal.signal(signum, signal.SIG_IGN)
         os.kill(os.getppid(), WORKER_FAILED)
         raise
-    # What exists now (modules, the app, the catalog) lives as long as the worker. Frozen,
-    # the collector never walks it again: a full collection over it took about 80 ms, a
-    # stall for every request in flight (p99 and CPU per request were lower frozen).
-    gc.collect()
-    gc.freeze()
-    return app
+    return frozen(app)
 
 
 def run(host: str, port: int, workers: int, log_level: str = "info",
@@ -81,8 +100,10 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
 
     Returns the exit status once granian has stopped its workers: 0 after SIGTERM or
     SIGINT, 1 when a worker could not start the app (``worker_app``). A worker that dies
-    while serving is started again.
+    while serving is started again. One worker is served in this process (run_single).
     """
+    if workers == 1:
+        return run_single(host, port, log_level, access_log)
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.log import LogLevels
@@ -119,6 +140,59 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
         server_logger().error("a worker could not start the app (see its error above); "
                               "the service stopped")
     return 1 if failed else 0
+
+
+def run_single(host: str, port: int, log_level: str = "info", access_log: bool = False) -> int:
+    """Serve the app in this process: granian's embedded server, no worker processes.
+
+    SIGTERM or SIGINT stops it as the supervisor stops a worker: no new connections, the
+    requests in flight finished (for at most WORKER_STOP_TIMEOUT), the app's lifespan shut
+    down, exit status 0. An app that cannot be built or started gives status 1, its error
+    in the log.
+    """
+    import asyncio
+
+    import uvloop
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    server = Server(
+        single_app,
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        log_level=LogLevels(log_level),
+        log_dictconfig=server_log_config(log_level),
+        log_access=access_log,
+        log_access_format=ACCESS_LOG_FORMAT,
+    )
+    # Not a constructor argument of the embedded server; it bounds the stop the same way.
+    server.workers_kill_timeout = WORKER_STOP_TIMEOUT
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, server.stop)
+        await server.serve()
+
+    try:
+        uvloop.run(serve())
+    except TimeoutError:
+        server_logger().warning("requests still running after %d s were cut off",
+                                WORKER_STOP_TIMEOUT)
+    except Exception:
+        server_logger().exception("the app could not start; the service stopped")
+        return 1
+    if server.interrupt_children:
+        # The app's lifespan failed (granian logged why) or the serving task died.
+        server_logger().error("the app stopped unexpectedly (see its error above); "
+                              "the service stopped")
+        return 1
+    return 0
 
 
 def inherited_stop_requested() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service.i18n import N_
 from comments_service.verbs.moderation import (
     PAGE_SIZE,
 )
@@ -29,6 +30,6 @@ def audit_log(request: Request, page: str = "1", comment: str = "") -> Response:
     entries, total = moderation_of(request).audit(comment_id=comment_id, page=number)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_page(request, "staff/audit.html", {
-        "title": "Audit log", "entries": entries, "total": total, "page": number,
+        "title": N_("Audit log"), "entries": entries, "total": total, "page": number,
         "pages": pages, "comment_id": comment_id or "",
     }, signed_in=signed_in)

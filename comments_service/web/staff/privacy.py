@@ -7,6 +7,7 @@ import json
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service.i18n import N_
 from comments_service.verbs import accounts, privacy
 from comments_service.verbs.moderation import (
     Actor,
@@ -33,9 +34,9 @@ def privacy_page(request: Request) -> Response:
     if signed_in is None:
         return sign_in_redirect(request)
     if not signed_in.is_admin:
-        return forbidden_page(request, signed_in, "Only admins can export or erase data.")
+        return forbidden_page(request, signed_in, N_("Only admins can export or erase data."))
     return render_page(request, "staff/privacy.html", {
-        "title": "Export or erase a commenter's data", "error": "", "report": None,
+        "title": N_("Export or erase a commenter's data"), "error": "", "report": None,
         "email": "", "retention_days": settings_of(request).ip_hash_retention_days,
     }, signed_in=signed_in)
 
@@ -79,7 +80,7 @@ async def privacy_erase(request: Request) -> Response:
     except privacy.ErasureError as exc:
         return _privacy_error(request, signed_in, email, exc)
     return render_page(request, "staff/privacy.html", {
-        "title": "Export or erase a commenter's data", "error": "", "report": report,
+        "title": N_("Export or erase a commenter's data"), "error": "", "report": report,
         "email": "", "retention_days": settings_of(request).ip_hash_retention_days,
     }, signed_in=signed_in)
 
@@ -88,7 +89,7 @@ def _privacy_error(request: Request, signed_in: accounts.SignedIn, email: str,
                    exc: privacy.ErasureError) -> Response:
     labels = {"email": "Email address", "text": "Text", "confirm": "Confirmation"}
     return render_page(request, "staff/privacy.html", {
-        "title": "Export or erase a commenter's data",
+        "title": N_("Export or erase a commenter's data"),
         "error": f"{labels.get(exc.field, exc.field)}: {str(exc).partition(': ')[2]}.",
         "error_field": exc.field, "report": None, "email": email,
         "retention_days": settings_of(request).ip_hash_retention_days,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service.i18n import N_
 from comments_service.verbs import accounts
 from comments_service.verbs.moderation import (
     Actor,
@@ -40,7 +41,7 @@ def _templates_page(request: Request, signed_in: accounts.SignedIn, error: str =
                     form_values: dict[str, str] | None = None,
                     status_code: int = 200) -> Response:
     return render_page(request, "staff/templates.html", {
-        "title": "Reply templates", "templates": moderation_of(request).templates(),
+        "title": N_("Reply templates"), "templates": moderation_of(request).templates(),
         "error": error, "values": form_values or {"name": "", "body": "", "id": ""},
         "notice": notice_of(request),
     }, status_code=status_code, signed_in=signed_in)
@@ -57,7 +58,7 @@ async def save_template(request: Request) -> Response:
     try:
         moderation_of(request).save_template(Actor.staff(signed_in.user), name, body, template_id)
     except NotFound:
-        return not_found_page(request, signed_in, "That template no longer exists.")
+        return not_found_page(request, signed_in, N_("That template no longer exists."))
     except ModerationError as exc:
         label = {"name": "Name", "body": "Text"}.get(exc.field, exc.field)
         return _templates_page(request, signed_in, f"{label} {str(exc).partition(': ')[2]}.",
@@ -75,5 +76,5 @@ async def delete_template(request: Request, template_id: int) -> Response:
     try:
         moderation_of(request).delete_template(Actor.staff(signed_in.user), template_id)
     except NotFound:
-        return not_found_page(request, signed_in, "That template no longer exists.")
+        return not_found_page(request, signed_in, N_("That template no longer exists."))
     return redirect_to(with_notice("/staff/templates", "template_deleted"))

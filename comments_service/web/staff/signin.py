@@ -7,6 +7,7 @@ import secrets
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from comments_service.i18n import N_
 from comments_service.verbs import accounts, spam
 from comments_service.web.staff.common import (
     COOKIE_PATH,
@@ -37,7 +38,7 @@ def _sign_in_form(request: Request, next_path: str, error: str, status_code: int
                   username: str = "") -> Response:
     nonce = secrets.token_urlsafe(24)
     response = render_page(request, "staff/sign_in.html", {
-        "title": "Sign in", "next": next_path, "error": error, "username": username,
+        "title": N_("Sign in"), "next": next_path, "error": error, "username": username,
         "signin_token": accounts.signin_form_token(keyring_of(request), nonce),
         "notice": notice_of(request),
     }, status_code=status_code)
@@ -87,3 +88,11 @@ async def sign_out(request: Request) -> Response:
 def stylesheet() -> FileResponse:
     return FileResponse(WEB_DIR / "static" / "staff.css", media_type="text/css",
                         headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/staff.js")
+def script() -> FileResponse:
+    """The queue's progressive enhancement: shortcuts, quick reply, templates at the cursor."""
+    return FileResponse(WEB_DIR / "static" / "staff.js", media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=3600",
+                                 "X-Content-Type-Options": "nosniff"})
