@@ -17,13 +17,8 @@ from test_bake import add_comment, page_html
 from test_baker import moderation
 
 from comments_service.config import Settings
-from comments_service.site.bake import (
-    BuildBaker,
-    SiteBaker,
-    ThreadRenderer,
-    bake_site,
-    every_public_thread,
-)
+from comments_service.site.bake import SiteBaker, ThreadRenderer, bake_site
+from comments_service.site.build_bake import BuildBaker, every_public_thread
 from comments_service.site.rebake import Baker
 from comments_service.store.database import Database
 from comments_service.store.migrate import upgrade

@@ -31,7 +31,7 @@ from comments_service.site import script_messages
 from comments_service.site.signposts import Signposts, signposts_for
 
 if TYPE_CHECKING:
-    from comments_service.site.bake import BuildBaker
+    from comments_service.site.build_bake import BuildBaker
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Where the page's comments script and stylesheet land in the built site.
@@ -141,7 +141,7 @@ class CommentsPlugin(BasePlugin[CommentsPluginConfig]):
         self.baker = None
         if self.config.bake:
             # Imported here so validating docs never needs the database layer.
-            from comments_service.site.bake import BuildBaker
+            from comments_service.site.build_bake import BuildBaker
 
             self.baker = BuildBaker.start(nosnippet=self.config.nosnippet,
                                           language=self.language)
