@@ -189,8 +189,17 @@ def test_expired_token_is_refused(client: TestClient, form_settings: Settings) -
 
 
 def test_honeypot_redirects_as_success_and_stores_nothing(client: TestClient) -> None:
-    response = send(client, website="http://spam.example", form_token=None)
+    response = send(client, website="http://spam.example")
     assert response.status_code == 303
+    assert response.headers["location"] == send(client, body="A real comment.").headers[
+        "location"]
+    assert [c.body for c in stored(client)] == ["A real comment."]
+
+
+def test_honeypot_without_a_token_is_refused_like_a_real_post(client: TestClient) -> None:
+    trapped = send(client, website="http://spam.example", form_token=None)
+    real = send(client, form_token=None)
+    assert trapped.status_code == real.status_code == 422
     assert stored(client) == []
 
 

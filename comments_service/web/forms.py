@@ -263,14 +263,13 @@ async def post_comment_form(request: Request) -> Response:
             raise
         return _unavailable_page(request, page)
 
-    # A honeypot post skips the token check (a bot that never waited gets its 303 all
-    # the same); comments.submit then answers it exactly as a real post, and drops it.
-    check = spam.TokenCheck(True)
-    if not spam.honeypot_tripped(data.get(spam.HONEYPOT_FIELD)):
-        check = spam.check_form_token(
-            state.keyring.signing_key, form.get(spam.FORM_TOKEN_FIELD), article_id,
-            settings.min_submit_seconds, settings.form_token_max_age_seconds, now=time.time(),
-        )
+    # Every post meets the token check, a honeypot one too: a bot must not learn which
+    # field is the trap from a token refusal it gets only without it. comments.submit then
+    # answers a honeypot post exactly as a real one, and drops it.
+    check = spam.check_form_token(
+        state.keyring.signing_key, form.get(spam.FORM_TOKEN_FIELD), article_id,
+        settings.min_submit_seconds, settings.form_token_max_age_seconds, now=time.time(),
+    )
     if not check.ok:
         detail = ("Your comment has not been sent yet. Please check it and press "
                   "\u201cPost comment\u201d again.")
