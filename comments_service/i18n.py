@@ -40,6 +40,35 @@ def Nn_(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
+class Term(str):
+    """A value that is itself a message id ("rejected"): a Refusal translates it too."""
+
+
+class Refusal(ValueError):
+    """Refused input; ``field`` names the input at fault. The message is an N_() id with
+    %(name)s filled from values: str() stays English ("field: message", for logs and the
+    CLI) and text() reads the message, without the field, in the language in force."""
+
+    def __init__(self, field: str, message: str, **values: Any) -> None:
+        self.field = field
+        self.message_id = message
+        self.values = values
+        super().__init__(f"{field}: {message % values if values else message}")
+
+    def text(self) -> str:
+        catalog = translations(current())
+        values = {name: catalog.gettext(value) if isinstance(value, Term) else value
+                  for name, value in self.values.items()}
+        text = catalog.gettext(self.message_id)
+        return text % values if values else text
+
+
+def refused(sentence: str, problem: Refusal, **variables: Any) -> str:
+    """A whole sentence around a refusal, e.g. N_("Reply %(problem)s."), in the language
+    in force: its other %(name)s come from variables."""
+    return translations(current()).gettext(sentence) % {"problem": problem.text(), **variables}
+
+
 class Messages(Mapping[str, str]):
     """A table of message ids that reads back in the language in force: TEXT["back"] is
     "Volver al artículo" while serving in Spanish. Mark each value with N_()."""

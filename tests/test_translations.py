@@ -4,7 +4,7 @@ and right-to-left pages."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -271,3 +271,31 @@ def test_a_reader_posting_to_a_spanish_service_is_answered_in_spanish(tmp_path: 
         # The packaged crisis message, kindly, in the reader's language; the alert follows it.
         assert answer["crisis_message"].startswith("Si estás pensando en hacerte daño")
         assert answer["message"].startswith(answer["crisis_message"])
+
+
+def test_the_spanish_dashboard_charts_dates_and_a_staff_form_error_are_in_spanish(
+        tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, language="es", notify_interval_seconds=0))
+    with TestClient(app, follow_redirects=False) as client:
+        database = client.app.state.database
+        make_staff(database, role="admin")
+        posted = datetime.now() - timedelta(days=1)
+        comment_id = add_comment(database, author="Lucía", urgent=True, created_at=posted)
+        auth = AuthActions(client)
+        assert auth.sign_in().status_code == 303
+        page = BeautifulSoup(client.get("/staff/dashboard").text, "html5lib")
+        titles = [t.get_text() for t in page.select("svg rect title")]
+        assert any(t.startswith("semana del ") and "mediana" in t for t in titles)
+        assert not any("week of" in t or "under a minute" in t for t in titles)
+        spanish_months = {"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept",
+                          "oct", "nov", "dic"}
+        heads = [th.get_text().split() for th in page.select("#urgent-table tbody th")]
+        assert heads and all(h[1] in spanish_months for h in heads)
+        labels = [t.get_text().split()[1] for t in page.select("svg text.chart-label")
+                  if len(t.get_text().split()) == 2 and t.get_text().split()[0].isdigit()]
+        assert labels and all(m in spanish_months for m in labels)
+
+        refused = auth.post(f"/staff/comments/{comment_id}/reply", {"body": "   "})
+        assert refused.status_code == 422
+        assert "La respuesta no puede estar en blanco." in refused.text
+        assert "Reply must not be blank." not in refused.text

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from comments_service import i18n
 from comments_service.store.database import Database
 from comments_service.store.models import (
     Comment,
@@ -72,12 +73,8 @@ def _dummy_hash() -> str:
 SIGN_IN_ERROR = "Sign-in failed. Check your user name and password, or try again later."
 
 
-class AccountError(ValueError):
-    """Bad input for a staff account; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+class AccountError(i18n.Refusal):
+    """Bad input for a staff account; ``field`` names the offending field (i18n.Refusal)."""
 
 
 class SignInError(Exception):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from comments_service import i18n
 from comments_service.store.database import Database
 from comments_service.store.ids import MAX_ID, storable_id
 from comments_service.store.models import AuditEntry, StaffRole, StaffUser, utcnow
@@ -17,12 +18,9 @@ PAGE_SIZE = 50
 MAX_PAGE = MAX_ID // PAGE_SIZE + 1
 
 
-class ModerationError(ValueError):
-    """A refused moderation request; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+class ModerationError(i18n.Refusal):
+    """A refused moderation request; ``field`` names the input at fault. The message is an
+    N_() id with %(name)s values (i18n.Refusal): text() is what a staff page shows."""
 
 
 class NotFound(LookupError):

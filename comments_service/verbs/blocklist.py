@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from comments_service.i18n import N_, Term
 from comments_service.store.database import Database
 from comments_service.store.ids import storable_id
 from comments_service.store.models import Block, utcnow
@@ -61,35 +62,37 @@ def normalise(keyring: Keyring, kind: str, raw: str) -> tuple[str, str]:
     """The stored value and the label staff see for a new block; ModerationError("value")."""
     text = raw.strip()
     if kind not in KINDS:
-        raise ModerationError("kind", f"must be one of {', '.join(KINDS)}")
+        raise ModerationError("kind", N_("must be one of %(choices)s"), choices=", ".join(KINDS))
     if not text:
-        raise ModerationError("value", "must not be empty")
+        raise ModerationError("value", N_("must not be empty"))
     if kind == "email":
         try:
             address = validate_email(text, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise ModerationError("value", f"is not an email address ({exc})") from None
+            raise ModerationError("value", N_("is not an email address (%(why)s)"),
+                                  why=str(exc)) from None
         return keyring.email_hash(address), mask_address(address.lower())
     if kind == "domain":
         domain = text.lower().lstrip("@").rstrip(".")
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
-            raise ModerationError("value", "is not a domain name such as example.net") from None
+            raise ModerationError("value",
+                                  N_("is not a domain name such as example.net")) from None
         if not _DOMAIN.match(domain):
-            raise ModerationError("value", "is not a domain name such as example.net")
+            raise ModerationError("value", N_("is not a domain name such as example.net"))
         return domain, domain
     if kind == "network":
         try:
             network = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            raise ModerationError("value", "is not an IP address or network such as "
-                                           "192.0.2.0/24 or 2001:db8::/64") from None
+            raise ModerationError("value", N_("is not an IP address or network such as "
+                                              "192.0.2.0/24 or 2001:db8::/64")) from None
         return (_network_value(keyring, network),
                 f"an IPv{network.version} /{network.prefixlen} network")
     phrase = " ".join(fold(text).split())
     if len(phrase) > MAX_PHRASE:
-        raise ModerationError("value", f"must be at most {MAX_PHRASE} characters")
+        raise ModerationError("value", N_("must be at most %(max)d characters"), max=MAX_PHRASE)
     return phrase, f"'{phrase}'"
 
 
@@ -109,14 +112,16 @@ class Blocklist(AuditLog):
         """Add a block; ModerationError names the field at fault (a repeat is refused too)."""
         self._require_admin(actor)
         if action not in ACTIONS:
-            raise ModerationError("action", f"must be one of {', '.join(ACTIONS)}")
+            raise ModerationError("action", N_("must be one of %(choices)s"),
+                                  choices=", ".join(ACTIONS))
         note = " ".join(note.split())
         if len(note) > MAX_NOTE:
-            raise ModerationError("note", f"must be at most {MAX_NOTE} characters")
+            raise ModerationError("note", N_("must be at most %(max)d characters"), max=MAX_NOTE)
         stored, label = normalise(self.keyring, kind, value)
         with self.database.write() as session:
             if session.scalar(select(Block.id).where(Block.kind == kind, Block.value == stored)):
-                raise ModerationError("value", f"that {kind} is already blocked")
+                raise ModerationError("value", N_("that %(kind)s is already blocked"),
+                                      kind=Term(kind))
             block = Block(kind=kind, value=stored, label=label, action=action, note=note,
                           created_by=actor.label, created_at=utcnow())
             session.add(block)

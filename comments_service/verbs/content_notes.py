@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from comments_service.i18n import N_, Term
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
 from comments_service.store.models import Comment, CommentStatus, utcnow
@@ -18,7 +19,8 @@ def clean_note(note: str) -> str:
     note = " ".join((note or "").split())
     if len(note) > MAX_NOTE_CHARS:
         raise ModerationError("content_note",
-                              f"must be at most {MAX_NOTE_CHARS} characters (it has {len(note)})")
+                              N_("must be at most %(max)d characters (it has %(length)d)"),
+                              max=MAX_NOTE_CHARS, length=len(note))
     return note
 
 
@@ -36,8 +38,9 @@ class ContentNotes(AuditLog):
                 raise NotFound(f"no comment with id {comment_id}")
             if comment.status not in _NOTE_STATUSES:
                 raise ModerationError(
-                    "content_note", f"comment {comment_id} is {comment.status.value}; only "
-                    "approved or pending comments take a content note")
+                    "content_note", N_("comment %(id)s is %(status)s; only approved or pending "
+                                       "comments take a content note"),
+                    id=comment_id, status=Term(comment.status.value))
             if comment.content_note == note:
                 return False
             before = comment.content_note

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from comments_service.articles.article import Article
+from comments_service.i18n import N_, Term
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
 from comments_service.store.ids import storable_id
@@ -56,10 +57,11 @@ class QueueFilter:
     def validate(self) -> QueueFilter:
         if self.status not in ("all", LIKELY_SPAM) and self.status not in {
                 s.value for s in CommentStatus}:
-            raise ModerationError("status", "must be pending, approved, rejected, spam, "
-                                  "deleted or all")
+            raise ModerationError("status", N_("must be pending, approved, rejected, spam, "
+                                                "deleted or all"))
         if not 1 <= self.page <= MAX_PAGE:
-            raise ModerationError("page", f"must be a whole number from 1 to {MAX_PAGE}")
+            raise ModerationError("page", N_("must be a whole number from 1 to %(max)d"),
+                                  max=MAX_PAGE)
         return self
 
 
@@ -222,13 +224,14 @@ class Moderation(ReplyTemplates, PrivateReplies, ContentNotes, Withdrawals):
         Raises NotFound when any id is unknown, so a stale selection changes nothing.
         """
         if action not in ACTIONS:
-            raise ModerationError("action", f"must be one of {', '.join(ACTIONS)}")
+            raise ModerationError("action", N_("must be one of %(choices)s"),
+                                  choices=", ".join(ACTIONS))
         problem = reason_error(reason) if action == "reject" else None
         if problem:
-            raise ModerationError("reason", problem)
+            raise problem
         ids = sorted(set(comment_ids))
         if not ids:
-            raise ModerationError("ids", "select at least one comment")
+            raise ModerationError("ids", N_("select at least one comment"))
         unstorable = [i for i in ids if not storable_id(i)]
         if unstorable:
             raise NotFound(f"no comment with id {unstorable[0]}")
@@ -331,18 +334,20 @@ class Moderation(ReplyTemplates, PrivateReplies, ContentNotes, Withdrawals):
         with self.database.write() as session:
             user = session.get(StaffUser, staff_user_id)
             if user is None or user.disabled:
-                raise ModerationError("staff", "no enabled staff account with that id")
+                raise ModerationError("staff", N_("no enabled staff account with that id"))
             actor = Actor.staff(user)
             parent = self._get_for_update(session, parent_id)
             if parent.status not in (CommentStatus.APPROVED, CommentStatus.PENDING):
                 raise ModerationError(
-                    "parent", f"comment {parent_id} is {parent.status.value}; only pending or "
-                    "approved comments can be answered")
+                    "parent", N_("comment %(id)s is %(status)s; only pending or approved "
+                                 "comments can be answered"),
+                    id=parent_id, status=Term(parent.status.value))
             if parent.status == CommentStatus.PENDING and parent.urgent and not publish_parent:
                 raise ModerationError(
-                    "publish_parent", "was not published: the comment it answers was flagged "
-                    "urgent, and publishing a reply publishes it too. Confirm that the "
-                    "reader's comment should become public, or reply privately by mail")
+                    "publish_parent", N_("was not published: the comment it answers was flagged "
+                                         "urgent, and publishing a reply publishes it too. "
+                                         "Confirm that the reader's comment should become "
+                                         "public, or reply privately by mail"))
             if parent.status == CommentStatus.PENDING:
                 self._set_status(session, parent, CommentStatus.APPROVED, actor)
             # Past the deepest level the page shows, the reply joins the nearest ancestor
@@ -407,7 +412,8 @@ def _clean_body(body: str) -> str:
     """Staff-written text, trimmed with newlines made uniform; ModerationError when unusable."""
     body = render.normalize_newlines(body).strip()
     if not body:
-        raise ModerationError("body", "must not be blank")
+        raise ModerationError("body", N_("must not be blank"))
     if len(body) > MAX_BODY_CHARS:
-        raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        raise ModerationError("body", N_("must be at most %(max)d characters"),
+                              max=MAX_BODY_CHARS)
     return body

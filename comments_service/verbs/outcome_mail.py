@@ -11,6 +11,7 @@ from __future__ import annotations
 from comments_service import i18n
 from comments_service.config import Settings
 from comments_service.i18n import N_
+from comments_service.verbs.audit import ModerationError
 
 # key -> (what staff see in the menu, the sentence the reader gets)
 REJECTION_REASONS: dict[str, tuple[str, str]] = {
@@ -41,11 +42,12 @@ REJECTION_REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-def reason_error(reason: str) -> str | None:
+def reason_error(reason: str) -> ModerationError | None:
     """Why a reason key is refused, or None when it is empty (no reason) or known."""
     if not reason or reason in REJECTION_REASONS:
         return None
-    return f"must be one of {', '.join(REJECTION_REASONS)} (or empty)"
+    return ModerationError("reason", N_("must be one of %(choices)s (or empty)"),
+                           choices=", ".join(REJECTION_REASONS))
 
 
 def reason_label(reason: str) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from comments_service.i18n import N_
 from comments_service.logs import log_write
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
@@ -85,8 +86,9 @@ def set_paused(
     if message is not None:
         message = " ".join(message.split())
         if len(message) > MAX_MESSAGE:
-            raise ModerationError("message", f"must be at most {MAX_MESSAGE} characters "
-                                             f"(it has {len(message)})")
+            raise ModerationError("message",
+                                  N_("must be at most %(max)d characters (it has %(length)d)"),
+                                  max=MAX_MESSAGE, length=len(message))
     now = now or utcnow()
     with database.write() as session:
         row = session.get(CommentsPause, PAUSE_ROW)

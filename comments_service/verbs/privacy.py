@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from comments_service import i18n
+from comments_service.i18n import N_
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
 from comments_service.store.models import (
@@ -30,12 +32,9 @@ FORMER_READER = "Former reader"
 ERASED_MARK = "[erased]"
 
 
-class ErasureError(ValueError):
-    """Bad input for an export or erasure; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+class ErasureError(i18n.Refusal):
+    """Bad input for an export or erasure; ``field`` names the offending field
+    (i18n.Refusal)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def _check(actor: Actor, email: str) -> str:
         raise PermissionError("only admins can export or erase a commenter's data")
     email = normalize_email(email)
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
-        raise ErasureError("email", "must be an email address")
+        raise ErasureError("email", N_("must be an email address"))
     return email
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from comments_service.i18n import N_
 from comments_service.store.database import Database
 from comments_service.store.models import Comment, StaffUser
 from comments_service.verbs import comments, render
@@ -23,9 +24,10 @@ MAX_BODY_CHARS = comments.MAX_BODY
 def _clean(body: str) -> str:
     body = render.normalize_newlines(body).strip()
     if not body:
-        raise ModerationError("body", "must not be blank")
+        raise ModerationError("body", N_("must not be blank"))
     if len(body) > MAX_BODY_CHARS:
-        raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+        raise ModerationError("body", N_("must be at most %(max)d characters"),
+                              max=MAX_BODY_CHARS)
     return body
 
 
@@ -43,12 +45,12 @@ class PrivateReplies(AuditLog):
         """
         body = _clean(body)
         if not self.notifier.enabled:
-            raise ModerationError("mail", "no mail server is configured "
-                                  "(COMMENTS_SMTP_HOST), so nothing can be sent")
+            raise ModerationError("mail", N_("no mail server is configured "
+                                     "(COMMENTS_SMTP_HOST), so nothing can be sent"))
         with self.database.write() as session:
             user = session.get(StaffUser, staff_user_id)
             if user is None or user.disabled:
-                raise ModerationError("staff", "no enabled staff account with that id")
+                raise ModerationError("staff", N_("no enabled staff account with that id"))
             comment = session.get(Comment, comment_id)
             if comment is None:
                 raise NotFound(f"no comment with id {comment_id}")
@@ -73,10 +75,11 @@ class PrivateReplies(AuditLog):
 
     def _check_reachable(self, session: Session, comment: Comment) -> None:
         if comment.is_staff:
-            raise ModerationError("comment", "this is a staff reply; answer the reader instead")
+            raise ModerationError("comment",
+                                  N_("this is a staff reply; answer the reader instead"))
         if comment.erased or not comment.email_encrypted or not comment.email_hash:
-            raise ModerationError("comment", f"comment {comment.id} has no email address "
-                                  "to reply to")
+            raise ModerationError("comment", N_("comment %(id)s has no email address "
+                                                 "to reply to"), id=comment.id)
         if self.notifier.unsubscribed(session, comment.email_hash):
-            raise ModerationError("comment", "its author asked for no mail from us "
-                                  "(unsubscribed), so nothing was sent")
+            raise ModerationError("comment", N_("its author asked for no mail from us "
+                                                 "(unsubscribed), so nothing was sent"))

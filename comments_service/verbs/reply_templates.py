@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from comments_service.i18n import N_
 from comments_service.store.database import Database
 from comments_service.store.ids import storable_id
 from comments_service.store.models import ReplyTemplate, utcnow
@@ -43,17 +44,20 @@ class ReplyTemplates(AuditLog):
         name = " ".join(name.split())
         body = render.normalize_newlines(body).strip()
         if not name:
-            raise ModerationError("name", "must not be blank")
+            raise ModerationError("name", N_("must not be blank"))
         if len(name) > MAX_TEMPLATE_NAME:
-            raise ModerationError("name", f"must be at most {MAX_TEMPLATE_NAME} characters")
+            raise ModerationError("name", N_("must be at most %(max)d characters"),
+                                  max=MAX_TEMPLATE_NAME)
         if not body:
-            raise ModerationError("body", "must not be blank")
+            raise ModerationError("body", N_("must not be blank"))
         if len(body) > MAX_BODY_CHARS:
-            raise ModerationError("body", f"must be at most {MAX_BODY_CHARS} characters")
+            raise ModerationError("body", N_("must be at most %(max)d characters"),
+                                  max=MAX_BODY_CHARS)
         with self.database.write() as session:
             clash = session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == name))
             if clash is not None and clash != template_id:
-                raise ModerationError("name", f"a template named '{name}' already exists")
+                raise ModerationError("name", N_("a template named '%(name)s' already exists"),
+                                      name=name)
             if template_id is None:
                 found = ReplyTemplate(name=name, body=body, updated_at=utcnow())
                 session.add(found)

@@ -255,14 +255,16 @@ def decide(database: Database, actor: Actor, comment_id: int, decision: str,
     the comment down and need a statement of reasons (kept with each report).
     """
     if decision not in DECISIONS:
-        raise ModerationError("decision", f"must be one of {', '.join(DECISIONS)}")
+        raise ModerationError("decision", N_("must be one of %(choices)s"),
+                              choices=", ".join(DECISIONS))
     statement = " ".join(statement.split())
     if len(statement) > MAX_STATEMENT:
-        raise ModerationError("statement", f"must be at most {MAX_STATEMENT} characters "
-                                           f"(it has {len(statement)})")
+        raise ModerationError("statement",
+                              N_("must be at most %(max)d characters (it has %(length)d)"),
+                              max=MAX_STATEMENT, length=len(statement))
     if decision != "dismiss" and not statement:
-        raise ModerationError("statement", "a statement of reasons is required to uphold "
-                                           "a report")
+        raise ModerationError("statement", N_("a statement of reasons is required to uphold "
+                                              "a report"))
     now = now or utcnow()
     with database.write() as session:
         comment = session.get(Comment, comment_id) if storable_id(comment_id) else None

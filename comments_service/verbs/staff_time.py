@@ -9,6 +9,7 @@ from babel.dates import format_datetime
 
 from comments_service import i18n
 from comments_service.config import Settings
+from comments_service.i18n import N_
 from comments_service.store.database import Database
 from comments_service.store.models import StaffUser
 from comments_service.verbs.accounts import AccountError, get_staff
@@ -31,8 +32,9 @@ def clean_time_zone(name: str) -> str:
     """A storable zone name: "" (the operator's default) or a known IANA zone."""
     name = name.strip()
     if name and zone_or_none(name) is None:
-        raise AccountError("time_zone", f"{name[:80]!r} is not a known IANA time zone, e.g. "
-                           "Europe/Madrid; leave it empty for the team's default")
+        raise AccountError("time_zone", N_("%(name)s is not a known IANA time zone, e.g. "
+                                          "Europe/Madrid; leave it empty for the team's "
+                                          "default"), name=repr(name[:80]))
     return name
 
 

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, column, func, inspect, or_, select, table
 from sqlalchemy.orm import Session
 
+from comments_service import i18n
+from comments_service.i18n import N_
 from comments_service.store.database import Database
 from comments_service.store.models import AuditEntry, Comment, CommentStatus, utcnow
 
@@ -164,16 +166,22 @@ def urgent_response(database: Database, now: datetime | None = None,
 
 
 def describe_duration(span: timedelta | None) -> str:
-    """A wait as people say it: "under a minute", "45 min", "3 h 20 min", "2 d 4 h"."""
+    """A wait as people say it: "under a minute", "45 min", "3 h 20 min", "2 d 4 h" (in the
+    language in force, i18n.current())."""
+    say = i18n.Translator(i18n.current()).gettext
     if span is None:
-        return "none"
+        return say(N_("none"))
     minutes = int(span.total_seconds() // 60)
     if minutes < 1:
-        return "under a minute"
+        return say(N_("under a minute"))
     if minutes < 60:
-        return f"{minutes} min"
+        return say(N_("%(minutes)d min"), minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return say(N_("%(hours)d h %(minutes)d min"), hours=hours, minutes=minutes)
+        return say(N_("%(hours)d h"), hours=hours)
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return say(N_("%(days)d d %(hours)d h"), days=days, hours=hours)
+    return say(N_("%(days)d d"), days=days)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from comments_service.config import Settings
+from comments_service.i18n import N_
 from comments_service.store.database import Database
 from comments_service.store.ids import storable_id
 from comments_service.store.models import Comment, CommentStatus, TrustRevoked, utcnow
@@ -80,5 +81,6 @@ class Trust(AuditLog):
         if comment is None:
             raise NotFound(f"no comment with id {comment_id}")
         if comment.is_staff or not comment.email_hash:
-            raise ModerationError("comment", "has no reader's email address to trust or not")
+            raise ModerationError("comment",
+                                  N_("has no reader's email address to trust or not"))
         return comment

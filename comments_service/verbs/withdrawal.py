@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from comments_service.i18n import N_
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
 from comments_service.store.models import Comment, CommentStatus, utcnow
@@ -101,5 +102,5 @@ class Withdrawals(AuditLog):
             if comment is None:
                 raise NotFound(f"no comment with id {comment_id}")
             if comment.is_staff:
-                raise ModerationError("comment", "staff replies are deleted, not withdrawn")
+                raise ModerationError("comment", N_("staff replies are deleted, not withdrawn"))
             return _withdraw(session, comment, actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service import i18n
 from comments_service.i18n import N_
 from comments_service.store.models import utcnow
 from comments_service.verbs import staff_time
@@ -54,6 +55,6 @@ async def save_account(request: Request) -> Response:
     try:
         staff_time.set_time_zone(database_of(request), signed_in.user.username, wanted)
     except AccountError as exc:
-        return _page(request, signed_in, wanted[:80], error=f"Time zone: "
-                     f"{str(exc).partition(': ')[2]}.", status_code=422)
+        return _page(request, signed_in, wanted[:80],
+                     error=i18n.refused(N_("Time zone: %(problem)s."), exc), status_code=422)
     return redirect_to(with_notice("/staff/account", "account"))

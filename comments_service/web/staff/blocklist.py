@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service import i18n
 from comments_service.i18n import N_, Messages
 from comments_service.verbs import accounts, comments
 from comments_service.verbs.audit import Actor, ModerationError, NotFound
@@ -71,7 +72,7 @@ async def add_block(request: Request) -> Response:
     except ModerationError as exc:
         label = FIELD_LABELS.get(exc.field, exc.field)
         return _page(request, signed_in, form=wanted, status_code=422, error_field=exc.field,
-                     error=f"{label} {str(exc).partition(': ')[2]}.")
+                     error=i18n.refused(N_("%(label)s %(problem)s."), exc, label=label))
     return redirect_to("/staff/blocklist?done=added")
 
 

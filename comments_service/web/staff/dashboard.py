@@ -38,4 +38,5 @@ def dashboard(request: Request) -> Response:
         "oldest": team_stats.oldest_pending(database, now),
         "reports": team_stats.open_reports(database),
         "statuses": team_stats.STATUSES, "duration": team_stats.describe_duration,
+        "month_date": charts.month_date,
     }, signed_in=signed_in)

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from comments_service import i18n
 from comments_service.i18n import N_, Messages
 from comments_service.verbs import accounts, pause
 from comments_service.verbs.audit import Actor, ModerationError
@@ -61,7 +62,8 @@ async def pause_toggle(request: Request) -> Response:
     message = form_text(form, "message")
     if wanted not in ("on", "off"):
         return _page(request, signed_in, message=message, status_code=422,
-                     error="Pause: choose whether to pause comments or open them.")
+                     error=i18n.Translator(i18n.current()).gettext(
+                         N_("Pause: choose whether to pause comments or open them.")))
     articles = [article.id for article in catalog_of(request).all()]
     try:
         await run_in_threadpool(
@@ -69,5 +71,5 @@ async def pause_toggle(request: Request) -> Response:
             wanted == "on", articles, message if wanted == "on" else None)
     except ModerationError as exc:
         return _page(request, signed_in, message=message, status_code=422,
-                     error=f"Message for readers: {str(exc).partition(': ')[2]}.")
+                     error=i18n.refused(N_("Message for readers: %(problem)s."), exc))
     return redirect_to("/staff/pause?done=" + ("paused" if wanted == "on" else "resumed"))

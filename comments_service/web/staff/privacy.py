@@ -7,7 +7,8 @@ import json
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from comments_service.i18n import N_
+from comments_service import i18n
+from comments_service.i18n import N_, Messages
 from comments_service.verbs import accounts, privacy
 from comments_service.verbs.moderation import (
     Actor,
@@ -69,10 +70,10 @@ async def privacy_erase(request: Request) -> Response:
     text_choice = form_text(form, "text")
     if text_choice not in ("keep", "remove"):
         return _privacy_error(request, signed_in, email, privacy.ErasureError(
-            "text", "choose whether to keep or remove the text"))
+            "text", N_("choose whether to keep or remove the text")))
     if form_text(form, "confirm") != "yes":
         return _privacy_error(request, signed_in, email, privacy.ErasureError(
-            "confirm", "tick the box to confirm; erasure cannot be undone"))
+            "confirm", N_("tick the box to confirm; erasure cannot be undone")))
     try:
         report = privacy.erase_by_email(database_of(request), keyring_of(request), email,
                                         Actor.staff(signed_in.user),
@@ -87,10 +88,12 @@ async def privacy_erase(request: Request) -> Response:
 
 def _privacy_error(request: Request, signed_in: accounts.SignedIn, email: str,
                    exc: privacy.ErasureError) -> Response:
-    labels = {"email": "Email address", "text": "Text", "confirm": "Confirmation"}
+    labels = Messages({"email": N_("Email address"), "text": N_("Text"),
+                       "confirm": N_("Confirmation")})
     return render_page(request, "staff/privacy.html", {
         "title": N_("Export or erase a commenter's data"),
-        "error": f"{labels.get(exc.field, exc.field)}: {str(exc).partition(': ')[2]}.",
+        "error": i18n.refused(N_("%(label)s: %(problem)s."), exc,
+                              label=labels.get(exc.field, exc.field)),
         "error_field": exc.field, "report": None, "email": email,
         "retention_days": settings_of(request).ip_hash_retention_days,
     }, status_code=422, signed_in=signed_in)

@@ -227,7 +227,7 @@ async def edit_comment(request: Request, comment_id: int) -> Response:
                               id=comment_id)
     except ModerationError as exc:
         return _comment_page(request, signed_in, comment_id, edit_body=body,
-                             error=f"Edited text {str(exc).partition(': ')[2]}.",
+                             error=i18n.refused(N_("Edited text %(problem)s."), exc),
                              error_field="edit", status_code=422)
     return redirect_to(with_notice(f"/staff/comments/{comment_id}",
                                   "edit" if changed else "unchanged"))
@@ -255,7 +255,7 @@ async def reply(request: Request, comment_id: int) -> Response:
                               id=comment_id)
     except ModerationError as exc:
         return _comment_page(request, signed_in, comment_id, reply_body=body,
-                             error=f"Reply {str(exc).partition(': ')[2]}.",
+                             error=i18n.refused(N_("Reply %(problem)s."), exc),
                              error_field="publish_parent" if exc.field == "publish_parent"
                              else "reply", status_code=422)
     back = form_text(form, "back")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from comments_service import i18n
 from comments_service.i18n import N_
 from comments_service.verbs.moderation import Actor, ModerationError, NotFound
 from comments_service.web.staff.common import (
@@ -19,10 +20,6 @@ from comments_service.web.staff.common import (
     with_notice,
 )
 from comments_service.web.staff.queue import _comment_page
-
-
-def _message(exc: ModerationError) -> str:
-    return str(exc).partition(": ")[2]
 
 
 def _missing(request: Request, signed_in, comment_id: int) -> Response:  # type: ignore[no-untyped-def]
@@ -43,9 +40,10 @@ async def private_reply(request: Request, comment_id: int) -> Response:
     except NotFound:
         return _missing(request, signed_in, comment_id)
     except ModerationError as exc:
-        what = "Private reply" if exc.field == "body" else "Private reply not sent:"
+        sentence = (N_("Private reply %(problem)s.") if exc.field == "body"
+                    else N_("Private reply not sent: %(problem)s."))
         return _comment_page(request, signed_in, comment_id, private_body=body,
-                             error=f"{what} {_message(exc)}.", error_field="private",
+                             error=i18n.refused(sentence, exc), error_field="private",
                              status_code=422)
     return redirect_to(with_notice(f"/staff/comments/{comment_id}", "private_reply"))
 
@@ -65,7 +63,7 @@ async def content_note(request: Request, comment_id: int) -> Response:
         return _missing(request, signed_in, comment_id)
     except ModerationError as exc:
         return _comment_page(request, signed_in, comment_id, note=note,
-                             error=f"Content note {_message(exc)}.",
+                             error=i18n.refused(N_("Content note %(problem)s."), exc),
                              error_field="content_note", status_code=422)
     return redirect_to(with_notice(f"/staff/comments/{comment_id}",
                                    "content_note" if changed else "unchanged"))
@@ -85,8 +83,8 @@ async def reject_with_reason(request: Request, comment_id: int) -> Response:
         return _missing(request, signed_in, comment_id)
     except ModerationError as exc:
         return _comment_page(request, signed_in, comment_id,
-                             error=f"Reason {_message(exc)}.", error_field="reason",
-                             status_code=422)
+                             error=i18n.refused(N_("Reason %(problem)s."), exc),
+                             error_field="reason", status_code=422)
     return redirect_to(with_notice(f"/staff/comments/{comment_id}", "reject",
                                    1 if changed else 0))
 
@@ -105,6 +103,7 @@ async def withdraw(request: Request, comment_id: int) -> Response:
         return _missing(request, signed_in, comment_id)
     except ModerationError as exc:
         return _comment_page(request, signed_in, comment_id,
-                             error=f"Withdrawal refused: {_message(exc)}.", status_code=422)
+                             error=i18n.refused(N_("Withdrawal refused: %(problem)s."), exc),
+                             status_code=422)
     return redirect_to(with_notice(f"/staff/comments/{comment_id}",
                                    "withdrawn" if changed else "unchanged"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from comments_service.i18n import N_
+from comments_service import i18n
+from comments_service.i18n import N_, Messages
 from comments_service.verbs import accounts
 from comments_service.verbs.moderation import (
     Actor,
@@ -27,6 +28,7 @@ from comments_service.web.staff.common import (
     with_notice,
 )
 
+_FIELD_LABELS = Messages({"name": N_("Name"), "body": N_("Text")})
 
 @router.get("/templates", response_class=HTMLResponse)
 def templates_page(request: Request) -> Response:
@@ -60,8 +62,9 @@ async def save_template(request: Request) -> Response:
     except NotFound:
         return not_found_page(request, signed_in, N_("That template no longer exists."))
     except ModerationError as exc:
-        label = {"name": "Name", "body": "Text"}.get(exc.field, exc.field)
-        return _templates_page(request, signed_in, f"{label} {str(exc).partition(': ')[2]}.",
+        label = _FIELD_LABELS.get(exc.field, exc.field)
+        return _templates_page(request, signed_in,
+                               i18n.refused(N_("%(label)s %(problem)s."), exc, label=label),
                                {"name": name, "body": body, "id": str(template_id or "")},
                                status_code=422)
     return redirect_to(with_notice("/staff/templates", "template_saved"))

@@ -7,6 +7,7 @@ import secrets
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from comments_service import i18n
 from comments_service.i18n import N_
 from comments_service.verbs import accounts, spam
 from comments_service.web.staff.common import (
@@ -54,7 +55,8 @@ async def sign_in(request: Request) -> Response:
     username = form_text(form, "username").strip()
     if not accounts.signin_form_ok(keyring_of(request), request.cookies.get(SIGNIN_COOKIE),
                                form_text(form, "csrf_token")):
-        return _sign_in_form(request, next_path, "The form had expired. Please sign in again.",
+        return _sign_in_form(request, next_path, i18n.Translator(i18n.current()).gettext(
+                                 N_("The form had expired. Please sign in again.")),
                              status_code=403, username=username)
     settings = settings_of(request)
     ip = spam.client_ip(request.client.host if request.client else None,

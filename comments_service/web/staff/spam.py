@@ -79,5 +79,6 @@ async def trust(request: Request, comment_id: int) -> Response:
         return not_found_page(request, signed_in, N_("There is no comment with id %(id)s."),
                               id=comment_id)
     except ModerationError as exc:
-        return not_found_page(request, signed_in, f"Comment {exc}.")
+        return not_found_page(request, signed_in, N_("Comment %(problem)s."),
+                              problem=exc.text())
     return redirect_to(with_notice(back, done))
