@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +137,20 @@ def resolve(configured: str, site_dir: Path | str | None = None) -> str:
         return normalise(configured)
     index = Path(site_dir) / "index.html" if site_dir else None
     if index is not None and index.is_file():
-        with index.open("rb") as handle:
-            found = _HTML_LANG.search(handle.read(4096))
+        # Every Notifier (one per staff request) asks; the page changes only when the site
+        # is rebuilt, so it is read again only when its mtime or size moves.
+        stat = index.stat()
+        found = _site_language(str(index), stat.st_mtime_ns, stat.st_size)
         if found:
-            return normalise(found[1].decode("ascii"))
+            return found
     return DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=8)
+def _site_language(index: str, mtime_ns: int, size: int) -> str | None:
+    with open(index, "rb") as handle:
+        found = _HTML_LANG.search(handle.read(4096))
+    return normalise(found[1].decode("ascii")) if found else None
 
 
 def direction(language: str | None) -> str:
