@@ -143,13 +143,33 @@ class Blocklist(AuditLog):
         return block
 
 
-def match(session: Session, keyring: Keyring, email: str, client_ip: str, author: str,
-          body: str) -> Match | None:
-    """The strongest block a new comment matches, or None (read in the post's transaction)."""
-    blocks = list(session.scalars(select(Block)))
+@dataclass(frozen=True)
+class Rule:
+    """A block as matching needs it: plain values, so a process can keep them between posts
+    (verbs/post_reads.py) without holding ORM rows from a closed session."""
+
+    id: int
+    kind: str
+    value: str
+    label: str
+    action: str
+
+
+# The columns of a Rule, in its order: what post_reads selects when it reloads the rules.
+RULE_COLUMNS = (Block.id, Block.kind, Block.value, Block.label, Block.action)
+
+
+def rules_in(session: Session) -> tuple[Rule, ...]:
+    """Every block as a Rule, read in the caller's session."""
+    return tuple(Rule(*row) for row in session.execute(select(*RULE_COLUMNS)))
+
+
+def match_rules(blocks: tuple[Rule, ...], keyring: Keyring, email: str, client_ip: str,
+                author: str, body: str) -> Match | None:
+    """The strongest of ``blocks`` a new comment matches, or None."""
     if not blocks:
         return None
-    found: list[Block] = []
+    found: list[Rule] = []
     email_hash = keyring.email_hash(email) if email else ""
     domain = email.rpartition("@")[2].lower()
     network_values = _client_networks(keyring, client_ip, {

@@ -25,6 +25,7 @@ from comments_service.store.models import Comment, CommentStatus, utcnow
 from comments_service.verbs import admission, closing, screening, spam, urgency
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.notifications import Notifier
+from comments_service.verbs.post_reads import PostReads
 from comments_service.verbs.render import render_comment
 from comments_service.verbs.submission import (
     FIELD_LABELS,
@@ -117,8 +118,12 @@ def submit(
     data: Mapping[str, Any],
     client_ip: str,
     now: datetime | None = None,
+    reads: PostReads | None = None,
 ) -> SubmitResult:
     """Store a reader's comment as pending (one transaction), or raise a CommentError.
+
+    ``reads``: what post_reads.before_post read for this post (the pause switch already
+    checked), so screening need not read the blocklist and spam model again.
 
     Order: the article must exist and be open; then fields, links, parent, rate limit and
     duplicates are checked. A filled honeypot is checked the same way and answered as if
@@ -146,7 +151,8 @@ def submit(
     email_hash = keyring.email_hash(submission.email)
     screened = screening.screen(database, keyring, email=submission.email,
                                 email_hash=email_hash, client_ip=client_ip,
-                                author=submission.author, body=submission.body, urgent=urgent)
+                                author=submission.author, body=submission.body, urgent=urgent,
+                                reads=reads)
     if screened.refused:
         log_write("comment.refused", article_id=article_id, reason="blocklist")
         raise Refused()

@@ -19,7 +19,7 @@ from comments_service.store import thread_versions
 from comments_service.store.database import Database
 from comments_service.store.models import AuditEntry, CommentsPause, utcnow
 from comments_service.verbs.audit import Actor, ModerationError
-from comments_service.verbs.comments import CommentsNotOpen
+from comments_service.verbs.submission import CommentsNotOpen
 
 PAUSE_ROW = 1
 MAX_MESSAGE = 500
@@ -42,7 +42,7 @@ class PauseState:
 
 
 class CommentsPaused(CommentsNotOpen):
-    """A post refused because the site-wide pause is on (403)."""
+    """A post refused because the site-wide pause is on (403; post_reads.before_post)."""
 
     def __init__(self, state: PauseState) -> None:
         super().__init__(f"Comments are paused on the whole site, so your comment was not "
@@ -62,13 +62,6 @@ def current(database: Database) -> PauseState:
     """The pause state as every process sees it now."""
     with database.read() as session:
         return state_in(session)
-
-
-def refuse_if_paused(database: Database) -> None:
-    """Raise CommentsPaused while the pause is on; called before a post is stored."""
-    state = current(database)
-    if state.paused:
-        raise CommentsPaused(state)
 
 
 def set_paused(

@@ -1,9 +1,10 @@
 """What happens to a new comment before it is stored: blocklists, the spam score, trust.
 
 Read in one short transaction before the post's write, so the write lock is held no longer
-than before. The outcome: refused (a block says so), stored as spam (a block), held
-(the default; a matching hold block adds its note), or published at once (a trusted
-regular's comment that is not urgent, blocked or likely spam).
+than before (on PostgreSQL read already, with the pause switch: post_reads). The outcome:
+refused (a block says so), stored as spam (a block), held (the default; a matching hold
+block adds its note), or published at once (a trusted regular's comment that is not
+urgent, blocked or likely spam).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from comments_service.verbs import blocklist, spam_learning, trusted
 from comments_service.verbs.audit import Actor, AuditLog
 from comments_service.verbs.keyring import Keyring
 from comments_service.verbs.notifications import Notifier
+from comments_service.verbs.post_reads import PostReads
 
 AUTO_APPROVE = Actor(label="auto-approve")
 
@@ -44,13 +46,22 @@ class Screening:
 
 
 def screen(database: Database, keyring: Keyring, *, email: str, email_hash: str,
-           client_ip: str, author: str, body: str, urgent: bool) -> Screening:
-    """Decide a new comment's fate; ``refused`` means do not store it at all."""
+           client_ip: str, author: str, body: str, urgent: bool,
+           reads: PostReads | None = None) -> Screening:
+    """Decide a new comment's fate; ``refused`` means do not store it at all.
+
+    ``reads``: the blocklist and spam model version a post on PostgreSQL read with the
+    pause switch (post_reads); without them, or on SQLite, they are read here.
+    """
+    rules = reads.blocks if reads is not None else None
+    version = reads.spam_version if reads is not None else None
     with database.read() as session:
-        block = blocklist.match(session, keyring, email, client_ip, author, body)
+        if rules is None:
+            rules = blocklist.rules_in(session)
+        block = blocklist.match_rules(rules, keyring, email, client_ip, author, body)
         if block is not None and block.action == "refuse":
             return Screening(CommentStatus.PENDING, note=block.note, refused=True)
-        score = spam_learning.score_text(database, session, body, author)
+        score = spam_learning.score_text(database, session, body, author, version)
         if block is not None:
             status = CommentStatus.SPAM if block.action == "spam" else CommentStatus.PENDING
             return Screening(status, score, block.note)

@@ -8,7 +8,8 @@ what it added. Until staff have decided enough of both kinds
 (``COMMENTS_SPAM_MIN_DECISIONS``) the classifier stays silent: no score at all.
 
 Scoring is a dictionary look-up per feature in an in-process copy of the counts, reloaded
-only when the model's version in the database has moved (one small query per post).
+only when the model's version in the database has moved (one small query per post; on
+PostgreSQL part of the post's one read, verbs/post_reads.py).
 """
 
 from __future__ import annotations
@@ -108,10 +109,16 @@ _snapshots: weakref.WeakKeyDictionary[Database, Snapshot] = weakref.WeakKeyDicti
 _lock = threading.Lock()
 
 
-def snapshot(database: Database, session: Session) -> Snapshot:
-    """This process's copy of the counts, reloaded when another decision has moved them."""
-    state = session.get(SpamModelState, _STATE_ID)
-    version = state.version if state is not None else 0
+def snapshot(database: Database, session: Session, version: int | None = None) -> Snapshot:
+    """This process's copy of the counts, reloaded when another decision has moved them.
+
+    ``version`` is the model's version when the caller has read it already (a post on
+    PostgreSQL reads it with the pause switch, verbs/post_reads.py); then an unchanged
+    model costs no query at all.
+    """
+    if version is None:
+        state = session.get(SpamModelState, _STATE_ID)
+        version = state.version if state is not None else 0
     with _lock:
         cached = _snapshots.get(database, _EMPTY)
     if cached.version == version:
@@ -127,9 +134,11 @@ def snapshot(database: Database, session: Session) -> Snapshot:
     return fresh
 
 
-def score_text(database: Database, session: Session, body: str, author: str = "") -> Score | None:
-    """A new comment's score, or None while staff have decided too few comments."""
-    model = snapshot(database, session)
+def score_text(database: Database, session: Session, body: str, author: str = "",
+               version: int | None = None) -> Score | None:
+    """A new comment's score, or None while staff have decided too few comments
+    (``version``: the model's, if already read; see snapshot)."""
+    model = snapshot(database, session, version)
     if not model.ready(database.settings.spam_min_decisions):
         return None
     return model.score(spam_features.extract(body, author))

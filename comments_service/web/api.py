@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from comments_service import i18n
 from comments_service.i18n import N_
 from comments_service.store.ids import MAX_ID, MIN_ID
-from comments_service.verbs import comments, json_bytes, pause, spam, thread_pages
+from comments_service.verbs import comments, json_bytes, post_reads, spam, thread_pages
 from comments_service.verbs.comments import FIELD_LABELS, CommentError
 
 THREAD_CACHE_CONTROL = "public, max-age=10"
@@ -367,9 +367,10 @@ def _submit_unless_paused(
     # An unknown or closed article answers as before; only then does the pause (a 403
     # naming it) apply, so a reader is told the real reason.
     comments.require_open_article(state.catalog, article_id, state.settings)
-    pause.refuse_if_paused(state.database)
+    # On PostgreSQL the blocklist and spam model version come in the same round trip.
+    reads = post_reads.before_post(state.database)
     return comments.submit(state.database, state.settings, state.keyring, state.catalog,
-                           article_id, data, client_ip)
+                           article_id, data, client_ip, reads=reads)
 
 
 async def post_reply(

@@ -31,7 +31,7 @@ from comments_service.config import Settings
 from comments_service.store.ids import MAX_ID
 from comments_service.store.models import CommentStatus
 from comments_service.store.outages import RETRY_AFTER_SECONDS, is_outage
-from comments_service.verbs import comments, pause, spam
+from comments_service.verbs import comments, pause, post_reads, spam
 from comments_service.verbs.comments import CommentError
 from comments_service.web.api import AUTHOR_PATTERN, BODY_PATTERN, request_client_ip
 from comments_service.web.reader_pages import page_context
@@ -253,7 +253,9 @@ async def post_comment_form(request: Request) -> Response:
 
     try:
         comments.require_open_article(catalog, article_id, settings)
-        await run_in_threadpool(pause.refuse_if_paused, state.database)
+        # The pause first, as before the token check; on PostgreSQL the same round trip
+        # reads what screening needs (post_reads), handed to comments.submit below.
+        reads = await run_in_threadpool(post_reads.before_post, state.database)
     except CommentError as exc:
         return render_form_page(request, exc.status_code, errors={}, detail=exc.detail,
                                 show_form=False, paused=isinstance(exc, pause.CommentsPaused),
@@ -281,7 +283,7 @@ async def post_comment_form(request: Request) -> Response:
     try:
         result = await run_in_threadpool(
             comments.submit, state.database, settings, state.keyring, catalog, article_id,
-            data, request_client_ip(request),
+            data, request_client_ip(request), reads=reads,
         )
     except CommentError as exc:
         headers = None
