@@ -104,6 +104,24 @@ REQUIRED_CALM = [
 ]
 
 
+# The short comments every thread is full of: a model trained on farewells ("thanks for
+# everything") must not hear one in a plain thank-you.
+EVERYDAY_COMMENTS = [
+    "thanks", "Thanks!", "thank you", "thanks everyone", "Thanks so much, this helped.",
+    "nice", "nice site", "great article", "good read, thanks", "very helpful",
+    "hello everyone", "hi all", "bye for now", "see you next week", "cheers",
+    "same here", "+1", "interesting", "lol", "wow", "first!", "is there a part 2?",
+    "typo in the third paragraph", "sharing this with my mum",
+    "gracias", "muchas gracias!!", "me encantó", "buen artículo", "hola a todos",
+    "hasta luego", "yo también", "totalmente de acuerdo", "¿hay versión en PDF?",
+]
+
+
+@pytest.mark.parametrize("text", EVERYDAY_COMMENTS)
+def test_everyday_short_comments_are_calm(detector: Detector, text: str) -> None:
+    assert not detector.detect(text).urgent, detector.detect(text).reasons()
+
+
 @pytest.mark.parametrize("text", REQUIRED_URGENT)
 def test_required_urgent_texts(detector: Detector, text: str) -> None:
     assert detector.detect(text).urgent, text
@@ -330,7 +348,11 @@ def load(part: str) -> list[dict]:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-@pytest.mark.parametrize("part", ["tune", "measure", "holdout"])
+PARTS = ("tune", "measure", "holdout", "holdout2")
+HELD_OUT = ("measure", "holdout", "holdout2")
+
+
+@pytest.mark.parametrize("part", PARTS)
 def test_corpus_lines_are_well_formed(part: str) -> None:
     rows = load(part)
     assert rows
@@ -350,13 +372,12 @@ def test_no_text_is_in_two_parts() -> None:
     def norm(text: str) -> str:
         return re.sub(r"\s+", " ", text.casefold()).strip()
 
-    parts = {part: [norm(r["text"]) for r in load(part)]
-             for part in ("tune", "measure", "holdout")}
-    assert not set(parts["tune"]) & set(parts["measure"])
-    assert not set(parts["tune"]) & set(parts["holdout"])
-    assert not set(parts["measure"]) & set(parts["holdout"])
-    assert len(parts["measure"]) == len(set(parts["measure"]))
-    assert len(parts["holdout"]) == len(set(parts["holdout"]))
+    parts = {part: [norm(r["text"]) for r in load(part)] for part in PARTS}
+    for index, first in enumerate(PARTS):
+        for second in PARTS[index + 1:]:
+            assert not set(parts[first]) & set(parts[second]), (first, second)
+    for part in HELD_OUT:
+        assert len(parts[part]) == len(set(parts[part])), part
 
 
 def rates(detector: Detector, part: str) -> tuple[float, float]:
@@ -368,7 +389,7 @@ def rates(detector: Detector, part: str) -> tuple[float, float]:
 
 @pytest.mark.xfail(reason="below the product's targets on the held-out parts; see the "
                           "crisis benchmark (benchmarks/crisis.py)", strict=True)
-@pytest.mark.parametrize("part", ["measure", "holdout"])
+@pytest.mark.parametrize("part", HELD_OUT)
 def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) -> None:
     recall, false_alarms = rates(detector, part)
     assert recall >= RECALL_TARGET
@@ -376,9 +397,10 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 
 
 # The figures reached so far (benchmarks/crisis.py prints them): raise them as the detector
-# widens, and drop the xfail above once the product's targets are met. The holdout part,
-# written by someone who never saw the detector, is the fairest guess at unseen texts.
-FLOORS = {"tune": (0.93, 0.02), "measure": (0.92, 0.04), "holdout": (0.64, 0.09)}
+# widens, and drop the xfail above once the product's targets are met. The holdout parts,
+# each written by someone who never saw the detector, are the fairest guess at unseen texts.
+FLOORS = {"tune": (0.91, 0.035), "measure": (0.96, 0.04), "holdout": (0.86, 0.09),
+          "holdout2": (0.87, 0.07)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))
