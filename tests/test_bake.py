@@ -349,3 +349,73 @@ def test_bake_reads_either_database_backend(backend_settings: Settings) -> None:
         assert "Nested" in soup.select_one("ol.cs-replies").get_text()
     finally:
         database.dispose()
+
+
+def _statements_of_a_whole_site_bake(database: Database, settings: Settings) -> int:
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        bake_site(database, settings)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_whole_site_bake_queries_only_the_articles_that_have_comments(database, settings, site):
+    # A large library is mostly quiet articles: the bake must not query each of them.
+    add_comment(database, "impasse", "The one thread with words")
+    for i in range(20):
+        (site / f"quiet-{i}").mkdir()
+        (site / f"quiet-{i}" / "index.html").write_bytes(page_html(f"quiet-{i}"))
+    with_twenty = _statements_of_a_whole_site_bake(database, settings)
+    for i in range(20, 60):
+        (site / f"quiet-{i}").mkdir()
+        (site / f"quiet-{i}" / "index.html").write_bytes(page_html(f"quiet-{i}"))
+
+    with_sixty = _statements_of_a_whole_site_bake(database, settings)
+
+    assert with_sixty == with_twenty
+    assert "The one thread with words" in section(site / "impasse" / "index.html",
+                                                  "impasse").get_text()
+    quiet = section(site / "quiet-59" / "index.html", "quiet-59")
+    assert quiet.select_one(".cs-count").get_text() == "No comments yet."
+    assert quiet.select_one('input[name="form_token"]') is not None
+
+
+def test_finishing_pages_without_references_reads_no_front_matter(tmp_path, monkeypatch):
+    from comments_service.site import post_build
+
+    reads = []
+    real = post_build.load_articles
+
+    def counting(docs_dir, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(docs_dir)
+        return real(docs_dir, *args, **kwargs)
+
+    monkeypatch.setattr(post_build, "load_articles", counting)
+    docs, site_dir = tmp_path / "docs", tmp_path / "site"
+    docs.mkdir()
+    for i in range(3):
+        (site_dir / f"a{i}").mkdir(parents=True)
+        (site_dir / f"a{i}" / "index.html").write_bytes(page_html(f"a{i}"))
+
+    # Pages from an MkDocs build: their references were written by the plugin.
+    assert post_build.finish_site(site_dir, docs).pages_changed == []
+    assert reads == []
+
+    for i in range(3):
+        page = site_dir / f"a{i}" / "index.html"
+        page.write_bytes(page.read_bytes() + f'<!-- references:begin article="a{i}" -->'
+                         f'<!-- references:end article="a{i}" -->'.encode())
+
+    report = post_build.finish_site(site_dir, docs)
+
+    # Marked pages (a Zensical build) read docs/ once for all of them.
+    assert reads == [docs]
+    assert report.unknown_articles == {"a0", "a1", "a2"}

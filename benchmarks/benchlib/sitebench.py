@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,8 @@ class SiteFigures:
     articles: int = 0
     build_ours_s: float = float("nan")
     build_stock_s: float = float("nan")
+    build_ours_cpu_s: float = float("nan")
+    build_stock_cpu_s: float = float("nan")
     bake_cli_s: float = float("nan")
     bake_inprocess_s: float = float("nan")
     bake_pages: int = 0
@@ -74,15 +77,34 @@ class SiteFigures:
         return self.build_ours_s / self.build_stock_s
 
 
-def _mkdocs(config: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+def log(message: str) -> None:
+    """A progress line on stderr as results.log prints them (which imports this module)."""
+    from .results import log as results_log
+
+    results_log(message)
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _mkdocs(config: Path, env: dict[str, str]) -> tuple[float, float]:
+    """One build: its wall time and its CPU time (user + system), in seconds.
+
+    The CPU time is printed beside the wall time because on a machine shared with other
+    work the wall time of a long build measures the neighbours as much as the build.
+    """
+    started, cpu_before = time.perf_counter(), _children_cpu_s()
     done = subprocess.run([str(VENV_BIN / "mkdocs"), "build", "-q", "-f", str(config)],
                           env={**env, "NO_MKDOCS_2_WARNING": "1"}, capture_output=True,
                           text=True, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _children_cpu_s() - cpu_before
     if done.returncode != 0:
         raise RuntimeError(f"mkdocs build -f {config} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed
+    log(f"mkdocs build -f {config.name}: {elapsed:.1f} s wall, {cpu:.1f} s CPU, "
+        f"load average {os.getloadavg()[0]:.1f}")
+    return elapsed, cpu
 
 
 def build_sites(ws: Workspace, docs: Path, config: OursConfig, figures: SiteFigures,
@@ -107,11 +129,17 @@ def build_sites(ws: Workspace, docs: Path, config: OursConfig, figures: SiteFigu
     for _ in range(runs):
         stock_times.append(_mkdocs(stock_cfg, env))
         ours_times.append(_mkdocs(ours_cfg, env))
-    figures.build_ours_s = min(ours_times)
-    figures.build_stock_s = min(stock_times)
+    figures.build_ours_s = min(wall for wall, _ in ours_times)
+    figures.build_stock_s = min(wall for wall, _ in stock_times)
+    figures.build_ours_cpu_s = min(cpu for _, cpu in ours_times)
+    figures.build_stock_cpu_s = min(cpu for _, cpu in stock_times)
     figures.notes.append(
-        f"mkdocs build: ours {', '.join(f'{t:.1f}' for t in ours_times)} s, stock "
-        f"{', '.join(f'{t:.1f}' for t in stock_times)} s (best of {runs} taken)")
+        f"mkdocs build of {figures.articles} articles: ours "
+        f"{', '.join(f'{w:.1f}' for w, _ in ours_times)} s wall "
+        f"({', '.join(f'{c:.1f}' for _, c in ours_times)} s CPU), stock "
+        f"{', '.join(f'{w:.1f}' for w, _ in stock_times)} s wall "
+        f"({', '.join(f'{c:.1f}' for _, c in stock_times)} s CPU), best of {runs} taken; "
+        f"CPU ratio {figures.build_ours_cpu_s / figures.build_stock_cpu_s:.2f}x")
     return ours_site, stock_site
 
 
@@ -119,13 +147,16 @@ def bake_figures(ws: Workspace, site: Path, config: OursConfig, figures: SiteFig
                  rebake_article: str, approve_ids: list[int]) -> None:
     """`comments-service bake` of the whole site, then in-process re-bakes of one page."""
     env = ours_env(config)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu_s()
     done = subprocess.run([str(VENV_BIN / "comments-service"), "bake", str(site)], env=env,
                           capture_output=True, text=True, check=False)
     figures.bake_cli_s = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu_before
     if done.returncode != 0:
         raise RuntimeError(f"comments-service bake failed:\n{done.stdout}\n{done.stderr}")
-    figures.notes.append(f"bake CLI: {done.stdout.strip() or done.stderr.strip()}")
+    figures.notes.append(f"bake CLI: {figures.bake_cli_s:.2f} s wall, {cpu:.2f} s CPU: "
+                         f"{done.stdout.strip() or done.stderr.strip()}")
+    log(figures.notes[-1])
 
     from comments_service.site.bake import SiteBaker
     from comments_service.store.database import Database
@@ -155,8 +186,10 @@ def bake_figures(ws: Workspace, site: Path, config: OursConfig, figures: SiteFig
             figures.rebake_ms = statistics.median(rebakes)
             figures.approve_and_rebake_ms = statistics.median(totals)
             figures.notes.append(
-                f"re-bake of one page after an approval: median of {len(rebakes)}, "
-                f"max {max(rebakes):.1f} ms (in a long-running process, page index warm)")
+                f"re-bake of one page after an approval: median {figures.rebake_ms:.1f} ms of "
+                f"{len(rebakes)}, max {max(rebakes):.1f} ms (in a long-running process, page "
+                "index warm)")
+            log(figures.notes[-1])
     finally:
         database.dispose()
 

@@ -220,6 +220,10 @@ class SiteBaker:
         self._paused = PauseState()
         # This run's public threads, by article: the static data is written from them.
         self._threads: dict[str, list[dict[str, Any]]] = {}
+        # On a whole-site bake, the articles that have approved comments (one query): the
+        # others' threads are known to be empty, and querying each of a large library's
+        # thousands of quiet articles was most of the bake's time.
+        self._commented: dict[str, int] | None = None
         self._closed = ClosedNotices(database.settings)
 
     def bake(self, article_id: str | None = None) -> BakeReport:
@@ -236,6 +240,8 @@ class SiteBaker:
         # One read session for the run: opening one per article costs more than the query.
         with self.database.read() as session:
             self._paused = pause.state_in(session)
+            self._commented = (static_threads.approved_by_article(session)
+                               if article_id is None else None)
             for path in pages:
                 report.pages_scanned += 1
                 self._bake_page(session, path, article_id, rendered, report)
@@ -289,7 +295,10 @@ class SiteBaker:
     def _thread_html(self, session: Session, article_id: str, rendered: dict[str, bytes],
                      options: SectionOptions | None = None) -> bytes:
         if article_id not in rendered:
-            public = public_threads.list_public(session, article_id)
+            if self._commented is not None and article_id not in self._commented:
+                public: list[dict[str, Any]] = []
+            else:
+                public = public_threads.list_public(session, article_id)
             self._threads[article_id] = public
             rendered[article_id] = self.renderer.render(
                 public, article_id, self._paused, self._closed(article_id),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,15 +87,26 @@ def copy_assets(site_dir: Path) -> list[Path]:
 class PageFinisher:
     """Fills the references and signpost markers of built pages, each rendered once."""
 
-    def __init__(self, articles: dict[str, Article], signposts: Signposts | None) -> None:
+    def __init__(self, articles: dict[str, Article] | Callable[[], dict[str, Article]],
+                 signposts: Signposts | None) -> None:
         env = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
                           autoescape=select_autoescape(default=True))
         env.filters["citation"] = format_reference
         self.env = env
-        self.articles = articles
+        # A callable is called once, at the first references marker: pages from an MkDocs
+        # build have none, and reading every article's front matter for nothing was most
+        # of a `comments-service bake` of a large library.
+        self._articles = articles
         self.signposts = signposts
         self.unknown: set[str] = set()
         self._rendered: dict[tuple[str, str], bytes] = {}
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        """The articles by id, read from docs/ the first time they are needed."""
+        if callable(self._articles):
+            self._articles = self._articles()
+        return self._articles
 
     def fill(self, html: bytes) -> bytes:
         """The page with every marked section filled (unknown ids left as they are)."""
@@ -137,8 +149,8 @@ def finish_site(site_dir: Path, docs_dir: Path,
     left unfilled and reported as unknown (`comments-service check-docs` says why).
     """
     report = FinishReport()
-    articles = load_articles(docs_dir).by_id() if docs_dir.is_dir() else {}
-    writer = PageFinisher(articles, signposts)
+    writer = PageFinisher(
+        lambda: load_articles(docs_dir).by_id() if docs_dir.is_dir() else {}, signposts)
     links_assets = False
     for path in sorted(site_dir.rglob("*.html")):
         original = path.read_bytes()
