@@ -1,6 +1,6 @@
-"""`comments-service serve`: a supervisor that holds no app, workers started again when they
-die, a clean stop on SIGTERM, and a service that stops with an error when the app cannot
-start."""
+"""`comments-service serve`: a supervisor that holds no app (nor granian), workers started
+again when they die, a clean stop on SIGTERM, and a service that stops with an error when
+the app cannot start."""
 
 from __future__ import annotations
 
@@ -62,9 +62,12 @@ def test_the_supervisor_holds_no_app_and_the_workers_do(settings: Settings,
         # The CLI migrated, then became the supervisor in place (same PID).
         assert b"comments_service.web.serve" in Path(
             f"/proc/{server.process.pid}/cmdline").read_bytes()
+        # Nor granian: the workers each run granian's server (web/supervisor.py).
         assert "pydantic_core" not in mapped_files(server.process.pid)
+        assert "_granian" not in mapped_files(server.process.pid)
         for worker in children(server.process.pid):
             assert "pydantic_core" in mapped_files(worker)
+            assert "_granian" in mapped_files(worker)
     finally:
         server.stop()
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Text, cast, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import ColumnElement, Select, Text, cast, func, select
 from sqlalchemy.engine import Connection
 
 from comments_service.store.database import Database
@@ -43,24 +43,33 @@ def _pause_column(column: ColumnElement) -> ColumnElement:
     return select(column).where(CommentsPause.id == pause.PAUSE_ROW).scalar_subquery()
 
 
-# NULL when there are no blocks; ordered by id so equal rows give an equal digest.
-_DIGEST = select(func.sha256(func.convert_to(cast(func.json_agg(aggregate_order_by(
-    func.json_build_array(*blocklist.RULE_COLUMNS), Block.id)), Text), "UTF8"))
-).scalar_subquery()
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Select, Select]:
+    """The combined read and the blocklist reload, built on the first PostgreSQL post.
 
-_READ = select(
-    _pause_column(CommentsPause.paused).label("paused"),
-    _pause_column(CommentsPause.message).label("message"),
-    _pause_column(CommentsPause.changed_by).label("changed_by"),
-    _pause_column(CommentsPause.changed_at).label("changed_at"),
-    _DIGEST.label("blocks_digest"),
-    # The model's one row (spam_learning's _STATE_ID); NULL if someone deleted it.
-    select(SpamModelState.version).where(SpamModelState.id == 1).scalar_subquery()
-    .label("spam_version"),
-)
-# The rules and their digest in one statement, so both come from the same snapshot: a
-# cached digest always names exactly the rules cached with it.
-_RELOAD = select(*blocklist.RULE_COLUMNS, _DIGEST.label("blocks_digest")).order_by(Block.id)
+    Built late because the PostgreSQL dialect they need costs a SQLite worker 2.4 MB.
+    """
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    # NULL when there are no blocks; ordered by id so equal rows give an equal digest.
+    digest = select(func.sha256(func.convert_to(cast(func.json_agg(aggregate_order_by(
+        func.json_build_array(*blocklist.RULE_COLUMNS), Block.id)), Text), "UTF8"))
+    ).scalar_subquery()
+    combined = select(
+        _pause_column(CommentsPause.paused).label("paused"),
+        _pause_column(CommentsPause.message).label("message"),
+        _pause_column(CommentsPause.changed_by).label("changed_by"),
+        _pause_column(CommentsPause.changed_at).label("changed_at"),
+        digest.label("blocks_digest"),
+        # The model's one row (spam_learning's _STATE_ID); NULL if someone deleted it.
+        select(SpamModelState.version).where(SpamModelState.id == 1).scalar_subquery()
+        .label("spam_version"),
+    )
+    # The rules and their digest in one statement, so both come from the same snapshot: a
+    # cached digest always names exactly the rules cached with it.
+    reload = select(*blocklist.RULE_COLUMNS, digest.label("blocks_digest")).order_by(Block.id)
+    return combined, reload
+
 
 _rules: weakref.WeakKeyDictionary[Database, tuple[bytes | None, tuple[blocklist.Rule, ...]]] = \
     weakref.WeakKeyDictionary()
@@ -81,7 +90,7 @@ def read(database: Database) -> PostReads:
     if database.is_sqlite:
         return PostReads(pause.current(database))
     with database.single_statement() as connection:
-        row = connection.execute(_READ).one()
+        row = connection.execute(_statements()[0]).one()
         rules = _current_rules(database, connection, row.blocks_digest)
     state = PauseState() if row.paused is None else PauseState(
         row.paused, row.message, row.changed_by, row.changed_at)
@@ -98,7 +107,7 @@ def _current_rules(database: Database, connection: Connection,
     if digest is None:
         fresh: tuple[bytes | None, tuple[blocklist.Rule, ...]] = (None, ())
     else:
-        rows = connection.execute(_RELOAD).all()
+        rows = connection.execute(_statements()[1]).all()
         # Blocks removed meanwhile leave no row: then the table is empty, digest NULL.
         fresh = (rows[0].blocks_digest if rows else None,
                  tuple(blocklist.Rule(*row[:len(blocklist.RULE_COLUMNS)]) for row in rows))
