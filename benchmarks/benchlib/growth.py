@@ -28,7 +28,13 @@ from comments_service.config import Settings
 from comments_service.store.database import Database
 from comments_service.store.migrate import upgrade
 from comments_service.store.models import Comment
-from comments_service.verbs import comments, json_bytes, public_threads, thread_pages
+from comments_service.verbs import (
+    comments,
+    json_bytes,
+    public_threads,
+    thread_pages,
+    thread_query,
+)
 from comments_service.verbs.archive.document import Options
 from comments_service.verbs.archive.export import export_row
 from comments_service.verbs.keyring import Keyring
@@ -41,7 +47,8 @@ SECRET = "g" * 40
 # Each case: (label, target kind). "flat": within 1.2x its cost at the smallest size;
 # "staff": under 100 ms at the largest.
 CASES = (("GET thread (50, uncached)", "flat"), ("counts x8", "flat"), ("POST", "flat"),
-         ("queue, first page", "staff"), ("search by text", "staff"),
+         ("queue, first page", "staff"), ("tab counts", "staff"),
+         ("article filter menu", "staff"), ("search by text", "staff"),
          ("search by email", "staff"), ("export one article", "staff"))
 
 
@@ -141,6 +148,8 @@ def measure(database: Database, keyring: Keyring, catalog: Catalog) -> dict[str,
         "counts x8": counts,
         "POST": post,
         "queue, first page": lambda: moderation.queue(QueueFilter()),
+        "tab counts": moderation.counts,
+        "article filter menu": moderation.article_ids,
         "search by text": lambda: moderation.queue(
             QueueFilter(status="all", query=bulk_seed.topic(417))),
         "search by email": lambda: moderation.queue(
@@ -159,6 +168,7 @@ def plans(database: Database, keyring: Keyring) -> list[str]:
     moderation = Moderation(database, keyring)
     actions: dict[str, Callable[[], Any]] = {
         "thread": lambda: _read_thread(database),
+        "counts": lambda: _read_counts(database),
         "queue": lambda: moderation.queue(QueueFilter()),
         "search by text": lambda: moderation.queue(
             QueueFilter(status="all", query=bulk_seed.topic(417))),
@@ -198,6 +208,11 @@ def _read_thread(database: Database) -> None:
         public_threads.thread(session, bulk_seed.THREAD_ARTICLE)
 
 
+def _read_counts(database: Database) -> None:
+    with database.read() as session:
+        public_threads.counts(session, [f"article-{n:05d}" for n in range(8)])
+
+
 def big_threads(database: Database, keyring: Keyring) -> dict[str, float]:
     """The first API page of a 50-, 1,000- and 5,000-comment thread: as a cache miss
     (after any write to the thread) and from the thread cache."""
@@ -208,16 +223,23 @@ def big_threads(database: Database, keyring: Keyring) -> dict[str, float]:
     figures = {}
     for article in [bulk_seed.THREAD_ARTICLE] + [f"big-{n}" for n in BIG_THREADS]:
 
-        def miss(article: str = article) -> None:
+        def whole(article: str = article) -> None:
+            # Before issue #14: the whole thread read and serialised, then the page cut.
             with database.read() as session:
                 document = public_threads.thread(session, article)
             body = json_bytes.dumps(document)
             json_bytes.dumps(thread_pages.page(json.loads(body)["comments"], request))
 
+        def miss(article: str = article) -> None:
+            # What ThreadCache.page does on a miss: the database pages.
+            with database.read() as session:
+                json_bytes.dumps(thread_query.page_document(session, article, request))
+
         def hit(article: str = article) -> None:
             cache.thread(article).page(article, request)
 
-        figures[f"{article} first page, miss"] = _median_ms(miss, 7)
+        figures[f"{article} first page, miss (whole thread)"] = _median_ms(whole, 7)
+        figures[f"{article} first page, miss (paged)"] = _median_ms(miss, 7)
         figures[f"{article} first page, cached"] = _median_ms(hit, 7)
     cache.close()
     return figures

@@ -97,11 +97,15 @@ class Comment(Base):
         Index("ix_comments_created_id", "created_at", "id"),
         # The pending queue in its order (urgent first, then oldest), read without a sort.
         # Migration 0012 creates urgent DESC (the queue's order); reflection compares names.
-        Index("ix_comments_queue", "status", "urgent", "created_at", "id"),
+        # The trailing spam score (0015) lets the pending and likely-spam tabs count and
+        # skip likely spam from the index alone, without fetching each pending row.
+        Index("ix_comments_queue", "status", "urgent", "created_at", "id", "spam_score"),
         # Duplicate-body check on every post; without it that check scans the article.
         Index("ix_comments_article_body_hash", "article_id", "body_hash"),
         # One row per comment of another system, so importing an export twice adds nothing.
         Index("ux_comments_source", "source_system", "source_id", unique=True),
+        # A thread's page reads its replies by parent (verbs/thread_query.py).
+        Index("ix_comments_parent", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -173,6 +177,19 @@ class ThreadVersion(Base):
     article_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleCount(Base):
+    """How many approved comments an article has, for /api/counts.
+
+    Kept exact by triggers on comments (migration 0014), so no verb writes it; an article
+    without a row has none.
+    """
+
+    __tablename__ = "article_counts"
+
+    article_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StaffSession(Base):

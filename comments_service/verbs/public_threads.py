@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from comments_service.store.models import Comment, CommentStatus, StaffUser
+from comments_service.store.models import ArticleCount, Comment, CommentStatus, StaffUser
 
 FORMER_READER = "Former reader"
 
@@ -19,6 +19,21 @@ def rfc3339(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# What the public shape is made of (with StaffUser outer-joined on staff_user_id).
+PUBLIC_COLUMNS = (
+    Comment.id,
+    Comment.parent_id,
+    Comment.author_name,
+    Comment.body_html,
+    Comment.created_at,
+    Comment.is_staff,
+    Comment.erased,
+    Comment.content_note,
+    StaffUser.display_name,
+    StaffUser.signature,
+)
 
 
 def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
@@ -32,18 +47,7 @@ def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
     Emails, IP hashes and statuses never appear.
     """
     rows = session.execute(
-        select(
-            Comment.id,
-            Comment.parent_id,
-            Comment.author_name,
-            Comment.body_html,
-            Comment.created_at,
-            Comment.is_staff,
-            Comment.erased,
-            Comment.content_note,
-            StaffUser.display_name,
-            StaffUser.signature,
-        )
+        select(*PUBLIC_COLUMNS)
         .outerjoin(StaffUser, StaffUser.id == Comment.staff_user_id)
         .where(Comment.article_id == article_id, Comment.status == CommentStatus.APPROVED)
         .order_by(Comment.created_at, Comment.id)
@@ -62,23 +66,28 @@ def list_public(session: Session, article_id: str) -> list[dict[str, Any]]:
         parent_id = row.parent_id
         while parent_id is not None and parent_id not in public_ids:
             parent_id = parents.get(parent_id)
-        if row.is_staff:
-            author = row.display_name or row.author_name
-            signature = row.signature or None
-        else:
-            author = FORMER_READER if row.erased else row.author_name
-            signature = None
-        out.append({
-            "id": row.id,
-            "parent_id": parent_id,
-            "author": author,
-            "body_html": row.body_html,
-            "created_at": rfc3339(row.created_at),
-            "staff": bool(row.is_staff),
-            "signature": signature,
-            "content_note": row.content_note or None,
-        })
+        out.append(public_comment(row, parent_id))
     return out
+
+
+def public_comment(row: Any, parent_id: int | None) -> dict[str, Any]:
+    """One row of PUBLIC_COLUMNS in the public JSON shape, under its public parent."""
+    if row.is_staff:
+        author = row.display_name or row.author_name
+        signature = row.signature or None
+    else:
+        author = FORMER_READER if row.erased else row.author_name
+        signature = None
+    return {
+        "id": row.id,
+        "parent_id": parent_id,
+        "author": author,
+        "body_html": row.body_html,
+        "created_at": rfc3339(row.created_at),
+        "staff": bool(row.is_staff),
+        "signature": signature,
+        "content_note": row.content_note or None,
+    }
 
 
 def thread(session: Session, article_id: str) -> dict[str, Any]:
@@ -97,12 +106,13 @@ def counts(session: Session, article_ids: Iterable[str]) -> dict[str, int]:
     ids = list(dict.fromkeys(article_ids))
     if not ids:
         return {}
+    # One row per article, kept by triggers (migration 0014): counting the comments
+    # instead would walk every approved one, which grows with the article.
     found = {
         row[0]: row[1]
         for row in session.execute(
-            select(Comment.article_id, func.count(Comment.id))
-            .where(Comment.article_id.in_(ids), Comment.status == CommentStatus.APPROVED)
-            .group_by(Comment.article_id)
+            select(ArticleCount.article_id, ArticleCount.approved)
+            .where(ArticleCount.article_id.in_(ids))
         )
     }
     return {article_id: int(found.get(article_id, 0)) for article_id in ids}

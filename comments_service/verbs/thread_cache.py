@@ -25,7 +25,7 @@ from typing import Any
 
 from comments_service.store.database import Database
 from comments_service.store.outages import DatabaseUnavailable, is_outage
-from comments_service.verbs import json_bytes, public_threads, thread_pages
+from comments_service.verbs import json_bytes, public_threads, thread_pages, thread_query
 
 # Distinct lists of ids whose counts answer is kept (index pages ask for a few lists).
 COUNT_BODIES = 256
@@ -34,6 +34,9 @@ MAX_KNOWN_VERSIONS = 8192
 # Distinct pages kept per cached thread: the first page in each order, and the pages the
 # live script re-reads while readers have more than one loaded.
 PAGES_PER_THREAD = 16
+# Pages read on their own (ThreadCache.page, with no whole thread cached), kept by article,
+# request and thread version, within a quarter of the cache's byte budget.
+LOOSE_PAGES = 1024
 _VERSIONS_SQL = "SELECT article_id, version FROM thread_versions WHERE article_id IN ({ps})"
 
 
@@ -198,6 +201,9 @@ class ThreadCache:
         self._threads: OrderedDict[str, CachedThread] = OrderedDict()
         self._counts: dict[str, tuple[int, int]] = {}
         self._count_bodies: dict[tuple[str, ...], tuple[tuple[int, ...], bytes]] = {}
+        # (article_id, PageRequest.key) -> (version, body, etag, when confirmed current).
+        self._pages: dict[tuple[str, tuple[Any, ...]], tuple[int, bytes, str, float]] = {}
+        self._pages_bytes = 0
         self._lock = threading.Lock()
 
     def thread(self, article_id: str) -> CachedThread:
@@ -226,6 +232,51 @@ class ThreadCache:
         self._store(article_id, entry)
         self._confirmed[article_id] = time.monotonic()
         return entry
+
+    def page(self, article_id: str, request: thread_pages.PageRequest) -> tuple[bytes, str]:
+        """One page of the article's current thread as JSON bytes and its ETag; KeyError
+        for an ``around`` comment not published there.
+
+        From the cached whole thread when it is current; otherwise the database pages
+        (verbs/thread_query.py), so a miss on a big thread reads one page, not all of it.
+        The bytes are the same either way. Outages are served as thread() serves them.
+        """
+        slot = (article_id, request.key)
+        try:
+            version = self.versions.version(article_id)
+        except DatabaseUnavailable:
+            entry = self._threads.get(article_id)
+            if entry is not None and self._fresh_enough(article_id):
+                return entry.page(article_id, request)
+            loose = self._pages.get(slot)
+            if loose is not None and (time.monotonic() - loose[3]
+                                      <= self.stale_if_error_seconds):
+                return loose[1], loose[2]
+            raise
+        entry = self._threads.get(article_id)
+        if entry is not None and entry.version == version:
+            self._confirmed[article_id] = time.monotonic()
+            return entry.page(article_id, request)
+        loose = self._pages.get(slot)
+        if loose is not None and loose[0] == version:
+            self._pages[slot] = (*loose[:3], time.monotonic())
+            return loose[1], loose[2]
+        with self.database.read() as session:
+            document = thread_query.page_document(session, article_id, request)
+        body = json_bytes.dumps(document)
+        etag = _etag(body)
+        with self._lock:
+            if (len(self._pages) >= LOOSE_PAGES
+                    or self._pages_bytes + len(body) > self.max_bytes // 4):
+                self._pages.clear()
+                self._pages_bytes = 0
+            previous = self._pages.pop(slot, None)
+            self._pages_bytes += len(body) - (len(previous[1]) if previous else 0)
+            self._pages[slot] = (version, body, etag, time.monotonic())
+            if len(self._counts) >= self.max_entries:
+                self._counts.clear()
+            self._counts[article_id] = (version, document["count"])
+        return body, etag
 
     def _fresh_enough(self, article_id: str) -> bool:
         confirmed = self._confirmed.get(article_id)

@@ -331,11 +331,13 @@ def thread_reply(
     if article.comments == "hidden":
         return 403, [("Content-Type", JSON_TYPE)], _error_bytes(
             "Comments are hidden on this article.")
-    entry = state.thread_cache.thread(article_id)
-    body, etag = entry.body, entry.etag
-    if request is not None:
+    if request is None:
+        entry = state.thread_cache.thread(article_id)
+        body, etag = entry.body, entry.etag
+    else:
         try:
-            body, etag = entry.page(article_id, request)
+            # A page on a cache miss reads that page, not the whole thread (issue #14).
+            body, etag = state.thread_cache.page(article_id, request)
         except KeyError:
             message = "That comment is not published on this article."
             return 404, [("Content-Type", JSON_TYPE)], _error_bytes(message,

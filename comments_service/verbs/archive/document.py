@@ -23,6 +23,8 @@ VERSION = 1
 # Tables never exported: state that is rebuilt, short-lived, or a live credential.
 EXCLUDED_TABLES: dict[str, str] = {
     "thread_versions": "cache counters; restore bumps every article's version itself",
+    "article_counts": "approved comments per article, kept by triggers as comments are "
+                      "restored",
     "bake_requests": "the re-bake queue; restore queues a re-bake of every article",
     "spam_model_state": "the spam classifier's reload counter; the migrations seed it",
     "staff_sessions": "live sign-in credentials; staff sign in again after a move",
