@@ -269,13 +269,12 @@ class Detector:
         model = self._model
         verdict = model.read(folded) if model is not None else None
         if found and model is not None and verdict is not None and verdict.score < model.veto:
-            # The model is surer than it is for all but about 1% of urgent texts that this
-            # one is calm: a built-in pattern most likely caught the topic's words used
-            # calmly. A match stays when its own sentence does not read as calm, so a
-            # present risk stated beside a calm frame ("the study was interesting. i want
-            # to kill myself though") is still flagged.
-            # Only in the languages it was trained on: a language added as a data file is
-            # words the model has never seen, and its patterns speak for themselves.
+            # Only about 1% of the urgent texts the patterns find score this low: a built-in
+            # pattern most likely caught the topic's words used calmly. A match stays when
+            # its own sentence does not read as calm, so a present risk stated beside a
+            # calm frame ("the study was interesting. i want to kill myself though") is
+            # still flagged; and in a language the model was not trained on (a language
+            # added as a data file is words it has never seen), its patterns decide.
             found = [item for item in found
                      if item[3] not in model.languages
                      or model.score(folded.text[slice(*scopes.sentence(item[0], item[1]))])
