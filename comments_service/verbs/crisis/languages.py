@@ -14,8 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 
 # The standard library's own regex parser, used to find which characters a pattern can
-# start with (see compile_alternatives). Private, but stable across 3.11+.
-from re import _constants, _parser  # type: ignore[attr-defined]
+# start with (see compile_alternatives), and its compiler, which checks one pattern without
+# keeping it in re's cache (hundreds of fragments would stay resident in every process).
+# Private, but stable across 3.11+.
+from re import _compiler, _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import yaml
@@ -110,7 +112,7 @@ def compile_fragment(pattern: str, vocab: Mapping[str, str], where: str,
     spaced = _GAP.sub(gap, f" {expanded} ").strip()
     source = spaced.replace(" ", SEPARATOR)
     try:
-        re.compile(source)
+        _compiler.compile(source, 0)
     except re.error as error:
         raise LanguageFileError(f"{where}: bad pattern {pattern!r}: {error}") from error
     return source
