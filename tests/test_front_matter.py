@@ -142,3 +142,23 @@ def test_a_page_without_id_but_with_article_fields_is_reported(
     code, output = check_docs(project / "docs", capsys)
     assert code == 1
     assert f"{ARTICLE_FILE}: id: is required for an article" in output
+
+
+def test_the_service_catalog_validates_references_but_does_not_keep_them(
+    tmp_path: Path,
+) -> None:
+    from comments_service.articles.catalog import Catalog
+    from comments_service.articles.front_matter import load_articles
+
+    good = copy_project(tmp_path / "good") / "docs"
+    article = next(a for a in load_articles(good).articles if a.source_path == ARTICLE_FILE)
+    article_id = article.id
+    assert article.references
+    assert Catalog(good).get(article_id) is not None
+    assert Catalog(good).get(article_id).references == ()  # type: ignore[union-attr]
+
+    # A broken reference still keeps the article out of the service, as out of the build.
+    broken = broken_copy(tmp_path, malformed_doi) / "docs"
+    broken_ids = {a.id for a in load_articles(broken).articles}
+    assert article_id not in broken_ids
+    assert Catalog(broken).get(article_id) is None

@@ -20,6 +20,8 @@ class Catalog:
     or a removed article is picked up within about a second without re-parsing YAML on every
     request. In the service, :meth:`watch` moves that check to a background thread: with a
     thousand articles a check takes tens of milliseconds, which must not stall a request.
+    Its articles carry no references: every worker holds the catalog, and only the site
+    build, which reads the files itself, formats them.
     """
 
     def __init__(self, docs_dir: Path, check_interval: float = 1.0) -> None:
@@ -87,7 +89,8 @@ class Catalog:
             self._articles = {}
             self._signature = signature
             return
-        result = load_articles(self.docs_dir)
+        # The service never shows references (the site build formats them from the files).
+        result = load_articles(self.docs_dir, keep_references=False)
         for problem in result.problems:
             # A broken file must not take the others' comments down; the build reports it.
             log.warning("front matter problem, article skipped: %s", problem)

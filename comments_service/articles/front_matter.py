@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +103,15 @@ def is_article(metadata: dict[str, Any]) -> bool:
     return "id" in metadata
 
 
-def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult:
+def load_articles(docs_dir: Path, use_directory_urls: bool = True,
+                  keep_references: bool = True) -> LoadResult:
     """Read every Markdown file under docs_dir and validate the articles among them.
 
     When two files claim one id, the older keeps it and the newer is reported
     (duplicate_ids), so an editor is never told to change the id that comments follow.
+    With ``keep_references`` false, references are still validated but not kept (the
+    comments service never shows them; in its catalog they were 2.1 of 2.9 MB per 1,000
+    articles, in every worker).
     """
     result = LoadResult()
     claims: dict[str, list[Claim]] = {}
@@ -146,7 +150,7 @@ def load_articles(docs_dir: Path, use_directory_urls: bool = True) -> LoadResult
             continue
         article = _validate(rel, metadata, problems, use_directory_urls)
         if article is not None and not problems:
-            valid[rel] = article
+            valid[rel] = article if keep_references else replace(article, references=())
             result.warnings.extend(editor_warnings(rel, metadata))
         if isinstance(metadata.get("id"), str):
             claims.setdefault(metadata["id"], []).append(
