@@ -293,9 +293,12 @@ def test_operator_removed_phrases() -> None:
 
 
 def test_languages_can_be_restricted() -> None:
-    english = Detector(languages=["en"])
+    english = Detector(languages=["en"], use_model=False)
     assert not english.detect("quiero morirme").urgent
     assert english.detect("i want to die").urgent
+    # The restriction is on the pattern files; the model, trained on both languages, still
+    # reads every comment, so a Spanish plea on an English site is not lost.
+    assert Detector(languages=["en"]).detect("quiero morirme").urgent
     with pytest.raises(LanguageFileError):
         Detector(languages=["xx"])
 
@@ -399,8 +402,8 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 # The figures reached so far (benchmarks/crisis.py prints them): raise them as the detector
 # widens, and drop the xfail above once the product's targets are met. The holdout parts,
 # each written by someone who never saw the detector, are the fairest guess at unseen texts.
-FLOORS = {"tune": (0.88, 0.035), "measure": (0.96, 0.04), "holdout": (0.88, 0.09),
-          "holdout2": (0.85, 0.05)}
+FLOORS = {"tune": (0.95, 0.025), "measure": (0.95, 0.03), "holdout": (0.92, 0.07),
+          "holdout2": (0.89, 0.04)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))

@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -185,7 +185,8 @@ class Detector:
                  languages_dir: Path | None = None, use_model: bool = True) -> None:
         """Load and compile the languages and the operator's phrase changes.
 
-        ``languages`` restricts detection to those codes (default: every data file);
+        ``languages`` restricts the patterns to those data files (default: every one); the
+        model, trained on every shipped language, still reads every text;
         ``extra_phrases`` and ``removed_phrases`` are the operator settings described in
         the module docstring; ``use_model`` adds the trained second opinion (``model``).
         """
@@ -268,9 +269,11 @@ class Detector:
                         found.append((start, end, category, language.code))
         model = self._model
         verdict = model.read(folded) if model is not None else None
-        if found and model is not None and verdict is not None and verdict.score < model.veto:
-            # Only about 1% of the urgent texts the patterns find score this low: a built-in
-            # pattern most likely caught the topic's words used calmly. A match stays when
+        if (found and model is not None and verdict is not None and verdict.score < model.veto
+                and model.may_overrule(verdict)):
+            # Only about 5% of the urgent texts the patterns find score this low: a built-in
+            # pattern most likely caught the topic's words used calmly. A short text is
+            # never overruled (CrisisModel.may_overrule). A match stays when
             # its own sentence does not read as calm, so a present risk stated beside a
             # calm frame ("the study was interesting. i want to kill myself though") is
             # still flagged; and in a language the model was not trained on (a language
@@ -292,6 +295,19 @@ class Detector:
         assert self._model is not None
         if not verdict.urgent(self._model.threshold) or verdict.category in self._disabled:
             return []
+        if self._removed:
+            # A phrase the operator removed counts for nothing, for the model as for the
+            # patterns: the text is read again with it blanked out (same length, so the
+            # spans still map back).
+            blanked = folded.text
+            for only, pattern in self._removed:
+                if only is None or only == verdict.category:
+                    blanked = pattern.sub(lambda hit: " " * len(hit.group()), blanked)
+            if blanked != folded.text:
+                verdict = self._model.read(replace(folded, text=blanked), categorise=True)
+                if (not verdict.urgent(self._model.threshold)
+                        or verdict.category in self._disabled):
+                    return []
         start, end = (verdict.start, verdict.end) if verdict.start >= 0 else (0, len(folded.text))
         if start >= end or self._removed_match(verdict.category, folded.text[start:end]):
             return []

@@ -10,11 +10,12 @@ things in the detector:
 
 - above ``threshold`` it flags a comment no pattern caught, naming the words that weighed
   most and the likeliest category;
-- below ``veto`` it overrules a built-in pattern whose own sentence also scores under it:
-  the pattern then most likely caught the topic's words used calmly ("the bridge I
-  designed", "cutting the roses back"). The veto sits so low that it drops about one in a
-  hundred of the urgent texts the patterns find: the patterns are surest on explicit
-  words, which calm comments about the topic use too.
+- below ``veto`` it overrules a built-in pattern whose own sentence also scores under it,
+  in a text long enough to judge (``may_overrule``): the pattern then most likely caught
+  the topic's words used calmly ("the bridge I designed", "cutting the roses back"). The
+  veto sits so low that it drops about one in twenty of the urgent texts the patterns
+  find: the patterns are surest on explicit words, which calm comments about the topic
+  use too, and the calm comments it clears free room for the model to find more.
 
 Both cut-offs are chosen on five held-out folds of the tuning part (see the trainer);
 the measured parts of the corpus are never used to train or tune it. The weights are
@@ -132,6 +133,7 @@ class Verdict:
     category: str  # "" when not worked out (see CrisisModel.read)
     start: int  # folded span of the strongest evidence, -1 when none
     end: int
+    features: int = 0  # distinct feature slots the text filled
 
     def urgent(self, threshold: float) -> bool:
         """Whether the score is above the given cut-off."""
@@ -183,6 +185,16 @@ class CrisisModel:
         weights = self._weights
         return self._bias + self._scale * sum(weights[s] for s in slots) / self._norm(len(slots))
 
+    def may_overrule(self, verdict: Verdict) -> bool:
+        """Whether the text was long enough for the model to overrule a pattern.
+
+        A text with fewer than ``min_features`` features (about eight words) is scored as
+        if it had that many, so its score says little either way; there the patterns,
+        which are surest on short explicit statements ("suicide is on my mind every
+        day"), decide alone.
+        """
+        return verdict.features >= self.min_features
+
     def _norm(self, count: int) -> float:
         # Rows are scaled to unit length, but never by less than a few words' worth: a
         # two-word comment ("nice one") must not weigh as much as a paragraph.
@@ -209,7 +221,7 @@ class CrisisModel:
         if categorise is None:
             categorise = score > self.threshold
         category = self._category(slots, norm) if categorise else ""
-        return Verdict(score, category, *best_span)
+        return Verdict(score, category, *best_span, features=len(slots))
 
     def _category(self, slots: dict[int, tuple[int, int]], norm: float) -> str:
         mask = (1 << self.category_bits) - 1
