@@ -86,6 +86,15 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
     return make_settings(tmp_path)
 
 
+@pytest.fixture
+def backend_database(backend_settings: Settings) -> Iterator[Database]:
+    """A migrated database on SQLite and, as a second run, on a fresh PostgreSQL one."""
+    db = Database(backend_settings)
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(scope="session")
 def real_site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The repository's own site, built once and served over HTTP on 127.0.0.1."""

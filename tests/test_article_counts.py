@@ -8,7 +8,6 @@ PostgreSQL) and compare it with counting the comments themselves.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -25,11 +24,9 @@ ARTICLES = ("first-article", "second-article", "third-article")
 
 
 @pytest.fixture
-def database(backend_settings: Settings) -> Iterator[Database]:
-    db = Database(backend_settings)
-    upgrade(db)
-    yield db
-    db.dispose()
+def database(backend_database: Database) -> Database:
+    """Every test here runs on both backends."""
+    return backend_database
 
 
 def _add(database: Database, article: str, status: CommentStatus) -> int:

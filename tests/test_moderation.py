@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,10 +16,8 @@ from staff_support import (
 )
 
 from comments_service.articles.catalog import Catalog
-from comments_service.config import Settings
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
-from comments_service.store.migrate import upgrade
 from comments_service.store.models import (
     AuditEntry,
     BakeRequest,
@@ -47,12 +44,9 @@ def moderation(database: Database) -> Moderation:
 
 
 @pytest.fixture
-def any_backend(backend_settings: Settings) -> Iterator[Moderation]:
+def any_backend(backend_database: Database) -> Moderation:
     """Moderation on SQLite and again on a fresh PostgreSQL database."""
-    database = Database(backend_settings)
-    upgrade(database)
-    yield Moderation(database, keyring_for(database))
-    database.dispose()
+    return Moderation(backend_database, keyring_for(backend_database))
 
 
 def audit(database: Database, comment_id: int) -> list[tuple[str, str, str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,10 +15,8 @@ from staff_support import (
     make_staff,
 )
 
-from comments_service.config import Settings
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
-from comments_service.store.migrate import upgrade
 from comments_service.store.models import (
     AuditEntry,
     CommentStatus,
@@ -35,12 +32,6 @@ ADMIN = Actor.operator("test")
 EVE = "eve@example.org"
 
 
-@pytest.fixture
-def any_database(backend_settings: Settings) -> Iterator[Database]:
-    database = Database(backend_settings)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def public(database: Database) -> list[dict[str, object]]:
@@ -63,9 +54,9 @@ def test_export_gathers_every_comment_and_earlier_text(database: Database) -> No
 
 
 def test_erase_keeping_text_shows_former_reader_and_leaves_no_personal_data(
-    any_database: Database,
+    backend_database: Database,
 ) -> None:
-    database = any_database
+    database = backend_database
     keyring = keyring_for(database)
     kept = add_comment(database, body="I am Eve from Exampletown.", author="Eve Example",
                        email=EVE, status=CommentStatus.APPROVED, notify=True)
@@ -148,8 +139,8 @@ def test_moderators_cannot_export_or_erase(database: Database) -> None:
         privacy.erase_by_email(database, keyring_for(database), EVE, moderator, keep_text=True)
 
 
-def test_ip_hashes_older_than_the_retention_are_purged(any_database: Database) -> None:
-    database = any_database
+def test_ip_hashes_older_than_the_retention_are_purged(backend_database: Database) -> None:
+    database = backend_database
     days = database.settings.ip_hash_retention_days
     old = add_comment(database, created_at=utcnow() - timedelta(days=days, hours=1))
     recent = add_comment(database, created_at=utcnow() - timedelta(days=days - 1))

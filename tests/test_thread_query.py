@@ -9,16 +9,13 @@ content notes, and another article's comments beside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, update
 
-from comments_service.config import Settings
 from comments_service.store import thread_versions
 from comments_service.store.database import Database
-from comments_service.store.migrate import upgrade
 from comments_service.store.models import Comment, CommentStatus, StaffRole, StaffUser
 from comments_service.verbs import json_bytes, public_threads, thread_pages, thread_query
 from comments_service.verbs.thread_cache import ThreadCache
@@ -31,11 +28,9 @@ A, P, R, S, D = (CommentStatus.APPROVED, CommentStatus.PENDING, CommentStatus.RE
 
 
 @pytest.fixture
-def database(backend_settings: Settings) -> Iterator[Database]:
-    db = Database(backend_settings)
-    upgrade(db)
-    yield db
-    db.dispose()
+def database(backend_database: Database) -> Database:
+    """Every test here runs on both backends."""
+    return backend_database
 
 
 class _Writer:
