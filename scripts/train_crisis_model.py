@@ -132,34 +132,34 @@ def _regression():  # type: ignore[no-untyped-def]
     return LogisticRegression(C=REGULARISATION_C, max_iter=5000, class_weight="balanced")
 
 
-def held_out_scores(rows: list[tuple[str, bool, str | None]]):  # type: ignore[no-untyped-def]
+def held_out_scores(matrix, labels):  # type: ignore[no-untyped-def]
     """Each tuning text's score from a model trained on the other four folds."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    matrix = _matrix([text for text, _, _ in rows], BITS)
-    labels = np.array([urgent for _, urgent, _ in rows])
-    scores = np.zeros(len(rows))
+    scores = np.zeros(len(labels))
     for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(matrix, labels):
         scores[test] = _regression().fit(matrix[train], labels[train]).decision_function(
             matrix[test])
-    return scores, labels
+    return scores
 
 
-def cut_offs(rows: list[tuple[str, bool, str | None]]) -> tuple[float, float]:
+def cut_offs(rows: list[tuple[str, bool, str | None]], matrix,  # type: ignore[no-untyped-def]
+             labels) -> tuple[float, float]:
     """(threshold, veto) from held-out folds, as the module docstring describes."""
     import numpy as np
 
     from comments_service.verbs.crisis.detector import Detector
 
-    scores, labels = held_out_scores(rows)
+    scores = held_out_scores(matrix, labels)
     # Judged with the patterns only where the patterns were not written: later lines.
     fresh = np.arange(len(rows)) >= PATTERNS_WRITTEN_AGAINST
     patterns = Detector(use_model=False)
     fired = np.array([bool(fresh[i]) and patterns.detect(text).urgent
                       for i, (text, _, _) in enumerate(rows)])
-    # As in the detector, the model never overrules a pattern in a short text.
-    short = np.array([len(feature_buckets(text, BITS)) < MIN_FEATURES for text, _, _ in rows])
+    # As in the detector, the model never overrules a pattern in a short text. A row's
+    # stored entries are its distinct feature slots.
+    short = np.diff(matrix.indptr) < MIN_FEATURES
     calm = fresh & ~labels
     # The veto may cost little: it is set so that at most VETO_MISS of the urgent texts
     # the patterns find, among those it may overrule, score under it. Then the threshold
@@ -184,10 +184,10 @@ def train() -> tuple[bytes, bytes]:
     import numpy as np
 
     rows = corpus()
-    threshold, veto = cut_offs(rows)
-    texts = [text for text, _, _ in rows]
+    matrix = _matrix([text for text, _, _ in rows], BITS)
     labels = np.array([urgent for _, urgent, _ in rows])
-    urgency = _regression().fit(_matrix(texts, BITS), labels)
+    threshold, veto = cut_offs(rows, matrix, labels)
+    urgency = _regression().fit(matrix, labels)
     weights, scale = _quantised(urgency.coef_[0])
 
     urgent_rows = [(text, category) for text, urgent, category in rows if urgent]

@@ -293,7 +293,7 @@ class Detector:
         # Asked only when no pattern fired: the model is there for the phrasings the
         # patterns do not know, and its verdict names the words that weighed most.
         assert self._model is not None
-        if not verdict.urgent(self._model.threshold) or verdict.category in self._disabled:
+        if not self._would_flag(verdict):
             return []
         if self._removed:
             # A phrase the operator removed counts for nothing, for the model as for the
@@ -305,13 +305,16 @@ class Detector:
                     blanked = pattern.sub(lambda hit: " " * len(hit.group()), blanked)
             if blanked != folded.text:
                 verdict = self._model.read(replace(folded, text=blanked), categorise=True)
-                if (not verdict.urgent(self._model.threshold)
-                        or verdict.category in self._disabled):
+                if not self._would_flag(verdict):
                     return []
         start, end = (verdict.start, verdict.end) if verdict.start >= 0 else (0, len(folded.text))
         if start >= end or self._removed_match(verdict.category, folded.text[start:end]):
             return []
         return [(start, end, verdict.category, MODEL)]
+
+    def _would_flag(self, verdict: Verdict) -> bool:
+        assert self._model is not None
+        return verdict.urgent(self._model.threshold) and verdict.category not in self._disabled
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -183,7 +183,7 @@ class CrisisModel:
         """The log-odds that an already folded text is urgent."""
         slots = feature_buckets(folded, self.bits)
         weights = self._weights
-        return self._bias + self._scale * sum(weights[s] for s in slots) / self._norm(len(slots))
+        return self._log_odds(sum(weights[s] for s in slots), self._norm(len(slots)))
 
     def may_overrule(self, verdict: Verdict) -> bool:
         """Whether the text was long enough for the model to overrule a pattern.
@@ -194,6 +194,9 @@ class CrisisModel:
         day"), decide alone.
         """
         return verdict.features >= self.min_features
+
+    def _log_odds(self, total: int, norm: float) -> float:
+        return self._bias + self._scale * total / norm
 
     def _norm(self, count: int) -> float:
         # Rows are scaled to unit length, but never by less than a few words' worth: a
@@ -217,7 +220,7 @@ class CrisisModel:
             total += weight
             if span[0] >= 0 and weight > best:
                 best, best_span = weight, span
-        score = self._bias + self._scale * total / norm
+        score = self._log_odds(total, norm)
         if categorise is None:
             categorise = score > self.threshold
         category = self._category(slots, norm) if categorise else ""
