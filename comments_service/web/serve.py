@@ -9,7 +9,7 @@ itself (``run_single``, granian's embedded server on a uvloop event loop). A cra
 ends the service; the process manager (systemd's ``Restart=``) starts it again.
 
 With more, this process is the supervisor (web/supervisor.py): it imports neither granian
-nor the app (about 12 MB resident, where granian's own supervisor was 29 MB) and forks
+nor the app (about 14.5 MB resident, where granian's own supervisor was 29 MB) and forks
 the workers, each serving as ``run_single`` does on the same port (benchmarks/README.md,
 "Lean at every scale").
 

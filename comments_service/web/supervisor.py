@@ -4,7 +4,7 @@ Each worker serves the app itself, exactly as the single-process mode does (gran
 embedded server, ``serve.run_single``), on the same address: granian binds its socket
 with SO_REUSEPORT, so every worker listens on the port and the kernel spreads the new
 connections among them (Linux). This process imports neither granian nor the app; it is
-about 12 MB resident where granian's own supervisor was 29 MB (benchmarks/README.md,
+about 14.5 MB resident where granian's own supervisor was 29 MB (benchmarks/README.md,
 "Lean at every scale"), the whole saving of the tree, since each worker imports what it
 serves with in any case.
 
