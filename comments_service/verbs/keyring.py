@@ -6,20 +6,18 @@ import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from comments_service.verbs.fernet import InvalidToken, fernet_for, hkdf_sha256
 
 
 def _derive(secret: bytes, purpose: bytes, length: int = 32) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose).derive(secret)
+    return hkdf_sha256(secret, purpose, length)
 
 
 class Keyring:
     """Separate keys per purpose, all derived from one secret, so one use never leaks another."""
 
     def __init__(self, secret: bytes) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"email-encryption")))
+        self._fernet = fernet_for(base64.urlsafe_b64encode(_derive(secret, b"email-encryption")))
         self._email_key = _derive(secret, b"email-hash")
         self._ip_key = _derive(secret, b"ip-hash")
         self.signing_key = _derive(secret, b"token-signing")

@@ -8,10 +8,11 @@ With ``--workers 1`` (the default) there is no supervisor: one process serves th
 itself (``run_single``, granian's embedded server on a uvloop event loop). A crash then
 ends the service; the process manager (systemd's ``Restart=``) starts it again.
 
-With more, this process is the supervisor (web/supervisor.py): it imports neither granian
-nor the app (about 14.5 MB resident, where granian's own supervisor was 29 MB) and forks
-the workers, each serving as ``run_single`` does on the same port (benchmarks/README.md,
-"Lean at every scale").
+With more, this process becomes the supervisor in place again (web/supervisor.py, run as
+a script by an interpreter that loads no site-packages: about 9.5 MB resident, where
+granian's own supervisor was 29 MB). It starts each worker as this module with one
+worker, serving as ``run_single`` does on the same port (benchmarks/README.md, "Lean at
+every scale").
 
 This module imports nothing heavy on purpose, and does not migrate: run it through
 `comments-service serve`, not on its own.
@@ -22,12 +23,16 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pathlib import Path
+
 from comments_service.logs import LOG_LEVELS, server_log_config
+from comments_service.web.supervisor import CANNOT_START
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How long a stopping worker may finish the requests in flight before it is killed; it also
@@ -35,6 +40,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 WORKER_STOP_TIMEOUT = 20
 # Granian fills these fields in per request; the client address is logged only when the
 # operator asks for access logs.
+SUPERVISOR = Path(__file__).resolve().with_name("supervisor.py")
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms'
 
 
@@ -82,19 +88,30 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
         access_log: bool = False) -> int:
     """Serve the app with granian: ASGI over HTTP/1.1, one uvloop event loop per process.
 
-    One worker is served in this process (run_single). More are forked by a supervisor
-    (web/supervisor.py), each serving as run_single does on the same port. Returns the exit
-    status once every worker has stopped: 0 after SIGTERM or SIGINT, 1 when a worker could
-    not start the app. A worker that dies while serving is started again.
+    One worker is served in this process (run_single). For more, this process becomes the
+    supervisor (web/supervisor.py, in an interpreter that loads no site-packages), which
+    starts each worker as this module with one worker, serving as run_single does on the
+    same port. Returns the exit status once every worker has stopped: 0 after SIGTERM or
+    SIGINT, 1 when a worker could not start the app. A worker that dies while serving is
+    started again.
     """
     if workers == 1:
         return run_single(host, port, log_level, access_log)
-    from comments_service.web.supervisor import CANNOT_START, Supervisor
+    os.execv(sys.executable, supervisor_command(host, port, workers, log_level, access_log))
+    return 1  # not reached: execv replaces this process
 
-    def worker() -> int:
-        return run_single(host, port, log_level, access_log, cannot_start=CANNOT_START)
 
-    return Supervisor(workers, worker, WORKER_STOP_TIMEOUT, log_level).run()
+def supervisor_command(host: str, port: int, workers: int, log_level: str,
+                       access_log: bool) -> list[str]:
+    """The supervisor's command line: an isolated interpreter (-I: no environment options,
+    no current directory on the path; -S: no site-packages), then each worker's."""
+    worker = [sys.executable, "-m", "comments_service.web.serve", "--host", host,
+              "--port", str(port), "--workers", "1", "--log-level", log_level,
+              "--supervised"]
+    if access_log:
+        worker.append("--access-log")
+    return [sys.executable, "-I", "-S", str(SUPERVISOR), str(workers),
+            str(WORKER_STOP_TIMEOUT), log_level, "--", *worker]
 
 
 def run_single(host: str, port: int, log_level: str = "info", access_log: bool = False,
@@ -172,12 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument("--access-log", action="store_true")
+    parser.add_argument("--supervised", action="store_true",
+                        help="a worker of the supervisor: exit with status 3 when the app "
+                        "cannot be built, so the supervisor stops instead of restarting it")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m comments_service.server``."""
     args = build_parser().parse_args(argv)
+    if args.supervised:
+        return run_single(args.host, args.port, args.log_level, args.access_log,
+                          cannot_start=CANNOT_START)
     return run(args.host, args.port, args.workers, args.log_level, args.access_log)
 
 

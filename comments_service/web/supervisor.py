@@ -1,12 +1,17 @@
-"""The supervisor of `serve --workers N` (N > 1): forks the workers and keeps them running.
+"""The supervisor of `serve --workers N` (N > 1): starts the workers and keeps them running.
 
-Each worker serves the app itself, exactly as the single-process mode does (granian's
-embedded server, ``serve.run_single``), on the same address: granian binds its socket
-with SO_REUSEPORT, so every worker listens on the port and the kernel spreads the new
-connections among them (Linux). This process imports neither granian nor the app; it is
-about 14.5 MB resident where granian's own supervisor was 29 MB (benchmarks/README.md,
-"Lean at every scale"), the whole saving of the tree, since each worker imports what it
-serves with in any case.
+Each worker is its own interpreter (``python -m comments_service.web.serve`` with one
+worker), serving the app exactly as the single-process mode does (granian's embedded
+server, ``serve.run_single``), on the same address: granian binds its socket with
+SO_REUSEPORT, so every worker listens on the port and the kernel spreads the new
+connections among them (Linux).
+
+This file runs as a script in an isolated interpreter without site-packages
+(``python -I -S``, see ``serve.run``), so it imports the standard library only, not even
+``logging``: about 9.5 MB resident, where forking the workers from a supervisor that had
+imported the package cost 14.5 MB, and granian's own supervisor 29 MB (benchmarks/README.md,
+"Lean at every scale"). Workers started from a fresh interpreter cost what forked ones
+did, since each imports what it serves with in any case.
 
 It waits for signals only (no handler code runs in it): SIGCHLD starts a worker that died
 again, SIGTERM or SIGINT stops every worker and then this process with status 0. A worker
@@ -17,15 +22,12 @@ install, a setting only the app checks): the service then stops with status 1.
 from __future__ import annotations
 
 import contextlib
-import logging
+import json
 import os
 import signal
 import sys
 import time
-import traceback
-from collections.abc import Callable
-
-from comments_service.logs import JsonFormatter
+from collections.abc import Sequence
 
 # A worker's exit status when it could not build the app: stop, do not start it again.
 CANNOT_START = 3
@@ -36,24 +38,23 @@ WATCHED = STOP_SIGNALS | {signal.SIGCHLD}
 RESPAWN_PAUSE_SECONDS = 1.0
 # Beyond the workers' own stop timeout: time to run the app's shutdown and exit.
 STOP_MARGIN_SECONDS = 5.0
-
-Worker = Callable[[], int]
+# The levels of `serve --log-level`, most severe first (logs.LOG_LEVELS).
+LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class Supervisor:
-    """Worker processes by number (1..N), each running ``worker()`` and exiting with it."""
+    """Worker processes by number (1..N), each running the command ``worker``."""
 
-    def __init__(self, workers: int, worker: Worker, stop_timeout: float,
+    def __init__(self, workers: int, worker: Sequence[str], stop_timeout: float,
                  log_level: str = "info") -> None:
         self.count = workers
-        self.worker = worker
+        self.worker = list(worker)
         self.stop_timeout = stop_timeout
-        self.log_level = log_level
+        self.log = Log(log_level)
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (number, started)
 
     def run(self) -> int:
         """Start the workers and supervise them until a stop signal or a failed start."""
-        configure_logging(self.log_level)
         # Blocked, the watched signals wait for sigwaitinfo below; the workers unblock them.
         signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
         for number in range(1, self.count + 1):
@@ -62,27 +63,19 @@ class Supervisor:
         while status == 0:
             signo = signal.sigwaitinfo(WATCHED).si_signo
             if signo in STOP_SIGNALS:
-                logger().info("stopping %d workers", len(self.children))
+                self.log.info(f"stopping {len(self.children)} workers")
                 break
             status = self.replace_the_dead()
         self.stop_all()
         return status
 
     def spawn(self, number: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: default signals, unblocked, then the app
-            code = 1
-            try:
-                for signo in WATCHED:
-                    signal.signal(signo, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCHED)
-                code = self.worker()
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                os._exit(code)
+        # The worker starts with no signal blocked (a signal mask outlives exec) and every
+        # watched signal at its default.
+        pid = os.posix_spawn(self.worker[0], self.worker, os.environ, setsigmask=(),
+                             setsigdef=WATCHED)
         self.children[pid] = (number, time.monotonic())
-        logger().info("started worker-%d (pid %d)", number, pid)
+        self.log.info(f"started worker-{number} (pid {pid})")
 
     def replace_the_dead(self) -> int:
         """Reap the workers that ended; start each again, or return 1 if one cannot start."""
@@ -91,11 +84,11 @@ class Supervisor:
             if not number:
                 continue
             if os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == CANNOT_START:
-                logger().error("a worker could not start the app (see its error above); "
+                self.log.error("a worker could not start the app (see its error above); "
                                "the service stopped")
                 return 1
-            logger().warning("worker-%d (pid %d) ended (%s); starting it again", number, pid,
-                             describe(wait_status))
+            self.log.warning(f"worker-{number} (pid {pid}) ended ({describe(wait_status)}); "
+                             "starting it again")
             if time.monotonic() - started < RESPAWN_PAUSE_SECONDS:
                 time.sleep(RESPAWN_PAUSE_SECONDS)
             self.spawn(number)
@@ -113,7 +106,7 @@ class Supervisor:
             left = deadline - time.monotonic()
             if left <= 0:
                 for pid in self.children:
-                    logger().warning("worker pid %d did not stop in time; killed", pid)
+                    self.log.warning(f"worker pid {pid} did not stop in time; killed")
                     signal_quietly(pid, signal.SIGKILL)
                 deadline = float("inf")
             for pid, _ in reaped():
@@ -146,17 +139,40 @@ def signal_quietly(pid: int, signo: int) -> None:
         os.kill(pid, signo)
 
 
-def configure_logging(level: str) -> None:
-    """JSON lines on stderr, as the workers' (logs.server_log_config), set by hand:
-    logging.config and logging.handlers would add 1.5 MB to this process."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    log = logger()
-    log.handlers[:] = [handler]
-    log.setLevel(level.upper())
-    log.propagate = False
+class Log:
+    """JSON lines on stderr, in the workers' shape (logs.JsonFormatter), without ``logging``."""
+
+    def __init__(self, level: str) -> None:
+        self.shown = LEVELS[:LEVELS.index(level) + 1] if level in LEVELS else LEVELS
+
+    def write(self, level: str, message: str) -> None:
+        if level not in self.shown:
+            return
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        line = {"time": f"{stamp}.{int(now % 1 * 1e6):06d}Z", "level": level,
+                "logger": "_granian", "message": message}
+        with contextlib.suppress(OSError):
+            sys.stderr.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stderr.flush()
+
+    def info(self, message: str) -> None:
+        self.write("info", message)
+
+    def warning(self, message: str) -> None:
+        self.write("warning", message)
+
+    def error(self, message: str) -> None:
+        self.write("error", message)
 
 
-def logger() -> logging.Logger:
-    """The logger the supervisor's lines go to (granian's, as the workers' server lines)."""
-    return logging.getLogger("_granian")
+def main(argv: Sequence[str]) -> int:
+    """``supervisor.py WORKERS STOP_TIMEOUT LOG_LEVEL -- WORKER COMMAND...`` (from serve.run)."""
+    count, stop_timeout, level, separator, *worker = argv
+    if separator != "--" or not worker:
+        raise SystemExit("usage: supervisor.py WORKERS STOP_TIMEOUT LOG_LEVEL -- COMMAND...")
+    return Supervisor(int(count), worker, float(stop_timeout), level).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
