@@ -1,5 +1,6 @@
 """What a serving process leaves out to stay small (benchmarks/README.md, "Lean at every
-scale"): the app it builds answers as usual without pydantic's v1 package loaded."""
+scale"): the app it builds answers as usual, and stores a reader's email encrypted,
+without pydantic's v1 package or the ``cryptography`` package loaded."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ with TestClient(app) as client:
     accepted = client.post("/api/articles/%(open)s/comments", json=%(good)s)
 print(json.dumps({
     "v1_loaded": sys.modules.get("pydantic.v1") is not None,
+    "cryptography_loaded": "cryptography" in sys.modules,
     "thread": [thread.status_code, thread.json()],
     "refused": [refused.status_code, refused.json()],
     "accepted": accepted.status_code,
@@ -32,7 +34,7 @@ print(json.dumps({
 """
 
 
-def test_a_serving_process_answers_without_pydantic_v1(settings: Settings,
+def test_a_serving_process_answers_without_pydantic_v1_or_cryptography(settings: Settings,
                                                        tmp_path: Path) -> None:
     env = service_env(with_docs(settings, tmp_path), COMMENTS_MIN_SUBMIT_SECONDS="0")
     script = SERVING_PROCESS % {
@@ -46,6 +48,8 @@ def test_a_serving_process_answers_without_pydantic_v1(settings: Settings,
     seen = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert seen["v1_loaded"] is False
+    # The accepted post's email was sealed through the process's own libcrypto.
+    assert seen["cryptography_loaded"] is False
     assert seen["thread"] == [200, {"article_id": OPEN, "count": 0, "comments": []}]
     # Validation still answers with the service's own error shape, field by field.
     status, body = seen["refused"]

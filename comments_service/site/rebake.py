@@ -16,7 +16,6 @@ import logging
 import shlex
 import subprocess
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -200,6 +199,8 @@ def _run_command(command: str) -> str:
 def _post_webhook(url: str, payload: dict[str, object]) -> str:
     if not url.startswith(("http://", "https://")):
         return f"publish webhook must be an http(s) URL, not {url!r}"
+    import urllib.request  # only where a publish webhook is configured
+
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url, data=json.dumps(payload).encode(), method="POST",
         headers={"Content-Type": "application/json"},

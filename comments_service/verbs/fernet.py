@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import ctypes
-import ctypes.util
-import hashlib
 import hmac
 import os
 import struct
@@ -37,7 +35,7 @@ _HEADER = 1 + 8 + BLOCK  # version, timestamp, IV
 _MAC = 32
 
 
-class InvalidToken(Exception):  # noqa: N818 - the name cryptography.fernet gives it
+class InvalidToken(Exception):
     """The token is malformed, was made with another key, or was changed."""
 
 
@@ -189,15 +187,24 @@ _KNOWN_TOKEN = (b"gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9d
                 b"JcbmrR64jVmpU4IwqDA==")
 
 
+# OpenSSL 3 and 1.1 on Linux (the one Python's ssl module linked is already mapped, so
+# opening it again costs nothing), the unversioned development name, then macOS's.
+_SONAMES = ("libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so", "libcrypto.3.dylib")
+
+
 @lru_cache(maxsize=1)
 def libcrypto() -> _LibCrypto | None:
-    """The OpenSSL libcrypto Python's hashlib uses, if it loads and answers correctly."""
-    hashlib.sha256()  # _hashlib (and so libcrypto) is loaded by now where it exists
-    name = ctypes.util.find_library("crypto")
-    if not name:
+    """An OpenSSL libcrypto that loads and seals the spec's known token exactly, or None."""
+    library = None
+    for name in _SONAMES:
+        try:
+            library = _LibCrypto(ctypes.CDLL(name))
+            break
+        except (OSError, AttributeError):
+            continue
+    if library is None:
         return None
     try:
-        library = _LibCrypto(ctypes.CDLL(name))
         probe = OpenSSLFernet(_KNOWN_KEY, library)
         if (probe.encrypt_at(b"hello", _KNOWN_TIME, bytes(range(16))) != _KNOWN_TOKEN
                 or probe.decrypt(_KNOWN_TOKEN) != b"hello"):

@@ -20,10 +20,10 @@ import hmac
 import json
 import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,9 @@ from comments_service.verbs.webhook_config import (
     EVENT_URGENT,
     Endpoint,
 )
+
+if TYPE_CHECKING:
+    import urllib.request
 
 CHANNEL = "webhook"
 KIND_PREFIX = "webhook:"
@@ -158,13 +161,17 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str,
         sign(secret, timestamp, body).encode(), signature.encode())
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would drop the POST body or send it somewhere unconfigured.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+@lru_cache(maxsize=1)
+def _opener() -> urllib.request.OpenerDirector:
+    # Built on the first delivery: urllib.request is loaded only where webhooks are set.
+    import urllib.request
 
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        # A redirect would drop the POST body or send it somewhere unconfigured.
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(NoRedirects)
 
 
 @dataclass(frozen=True)
@@ -185,9 +192,11 @@ def deliver(endpoint: Endpoint, mail: OutboxMail, now: float | None = None) -> O
         timestamp = str(int(now if now is not None else time.time()))
         headers[TIMESTAMP_HEADER] = timestamp
         headers[SIGNATURE_HEADER] = sign(endpoint.secret, timestamp, body)
+    import urllib.request
+
     request = urllib.request.Request(endpoint.url, data=body, headers=headers, method="POST")  # noqa: S310 (scheme validated in webhook_config)
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with _opener().open(request, timeout=TIMEOUT_SECONDS) as response:
             response.read(1024)
             return Outcome()
     except urllib.error.HTTPError as exc:

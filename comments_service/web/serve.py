@@ -27,9 +27,8 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from comments_service.logs import LOG_LEVELS, server_log_config
 from comments_service.web.supervisor import CANNOT_START
@@ -97,7 +96,8 @@ def run(host: str, port: int, workers: int, log_level: str = "info",
     """
     if workers == 1:
         return run_single(host, port, log_level, access_log)
-    os.execv(sys.executable, supervisor_command(host, port, workers, log_level, access_log))
+    command = supervisor_command(host, port, workers, log_level, access_log)
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and script, no shell
     return 1  # not reached: execv replaces this process
 
 
