@@ -48,6 +48,7 @@ def starlette() -> Any:
 def fastapi() -> Any:
     """The libraries the service imports, with one route and none of our code."""
     import ctypes  # noqa: F401 - the emails' Fernet calls libcrypto through it
+
     import argon2  # noqa: F401
     import jinja2  # noqa: F401
     import nh3  # noqa: F401
