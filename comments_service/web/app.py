@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from comments_service.web.feeds import router as feeds_router
 from comments_service.web.forms import router as forms_router
 from comments_service.web.health import HealthCheck
 from comments_service.web.health import router as health_router
+from comments_service.web.idle_memory import IdleTrimmer
 from comments_service.web.mail_links import router as mail_links_router
 from comments_service.web.reader_pages import router as reader_pages_router
 from comments_service.web.reports import router as reports_router
@@ -51,8 +53,11 @@ class CommentsApp(FastAPI):
     security_headers: SecurityHeaders | None = None
     # COMMENTS_LANGUAGE (or the site's): every page, answer and mail of a request uses it.
     language: str = i18n.DEFAULT_LANGUAGE
+    # Every ASGI call so far: the idle watcher (idle_memory.py) sees when it stops moving.
+    calls: int = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
         with i18n.using(self.language):
             # Outermost, so the fast path's answers get the security headers too.
             if self.security_headers is not None:
@@ -125,10 +130,15 @@ def create_app(settings: Settings) -> FastAPI:
         jobs = BackgroundJobs(database, app.state.keyring, app.state.catalog)
         jobs.start()
         app.state.catalog.watch()
+        app.state.idle_trimmer = IdleTrimmer(lambda: app.calls)
+        trimmer = asyncio.create_task(app.state.idle_trimmer.run(), name="comments-idle-memory")
         try:
             async with rebake.running(settings, database):
                 yield
         finally:
+            trimmer.cancel()
+            with suppress(asyncio.CancelledError):
+                await trimmer
             app.state.catalog.stop()
             await jobs.stop()
         thread_cache.close()
