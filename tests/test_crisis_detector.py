@@ -6,6 +6,7 @@ end check the product's targets on the frozen measure part (tests/data/crisis/RE
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -222,6 +223,31 @@ def test_research_sentence_does_not_hide_a_personal_one(detector: Detector) -> N
 # Spans ----------------------------------------------------------------------------------
 
 
+LONG_PLAN = ("Honestly I have been hoarding my meds for a few weeks now, and this weekend, "
+             "when everyone is away at my aunt's place, I keep thinking it would be easy.")
+
+
+def with_cut_offs(threshold: float, veto: float) -> Detector:
+    """The default detector with its model's cut-offs moved, to see each rule act alone."""
+    detector = Detector()
+    model = copy.copy(detector._model)
+    model.threshold, model.veto = threshold, veto
+    detector._model = model
+    return detector
+
+
+def test_a_long_text_the_model_reads_as_calm_overrules_its_patterns() -> None:
+    assert not with_cut_offs(threshold=1e9, veto=1e9).detect(LONG_PLAN).urgent
+
+
+def test_a_text_the_model_flags_itself_keeps_the_patterns_words_as_the_reason() -> None:
+    # Below the veto, but above the model's own threshold: no pattern is overruled, so
+    # staff read "plans or means: 'hoarding my meds'", not the model's strongest words.
+    matches = with_cut_offs(threshold=-1e9, veto=1e9).detect(LONG_PLAN).matches
+    assert ("plans_means", "hoarding my meds", "en") in [
+        (m.category, m.text, m.language) for m in matches]
+
+
 def test_spans_point_into_the_original_text(detector: Detector) -> None:
     text = ("Señora, ¿qué tal? Ésta es la niña\u2019s note. I\u2019m so tired. "
             "I want to END my life.")
@@ -390,9 +416,17 @@ def rates(detector: Detector, part: str) -> tuple[float, float]:
     return sum(urgent) / len(urgent), sum(calm) / len(calm)
 
 
-@pytest.mark.xfail(reason="below the product's targets on the held-out parts; see the "
-                          "crisis benchmark (benchmarks/crisis.py)", strict=True)
-@pytest.mark.parametrize("part", HELD_OUT)
+BELOW_TARGETS = pytest.mark.xfail(
+    reason="below the product's targets on this part; see the crisis benchmark "
+           "(benchmarks/crisis.py)", strict=True)
+
+
+@pytest.mark.parametrize("part", [
+    "measure",
+    # Each written later by a writer who never saw the detector nor the other parts.
+    pytest.param("holdout", marks=BELOW_TARGETS),
+    pytest.param("holdout2", marks=BELOW_TARGETS),
+])
 def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) -> None:
     recall, false_alarms = rates(detector, part)
     assert recall >= RECALL_TARGET
@@ -402,8 +436,8 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 # The figures reached so far (benchmarks/crisis.py prints them): raise them as the detector
 # widens, and drop the xfail above once the product's targets are met. The holdout parts,
 # each written by someone who never saw the detector, are the fairest guess at unseen texts.
-FLOORS = {"tune": (0.95, 0.025), "measure": (0.95, 0.03), "holdout": (0.92, 0.07),
-          "holdout2": (0.89, 0.04)}
+FLOORS = {"tune": (0.98, 0.015), "measure": (0.97, 0.015), "holdout": (0.94, 0.05),
+          "holdout2": (0.91, 0.04)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))

@@ -112,10 +112,9 @@ def test_the_trainer_reads_only_the_tuning_part() -> None:
         assert f"{held_out}.jsonl" not in source and f'"{held_out}' not in source
 
 
-def test_its_cut_offs_leave_a_band_where_patterns_decide() -> None:
+def test_its_cut_offs_put_plain_statements_on_either_side() -> None:
     model = shipped_model()
 
-    assert model.veto < model.threshold
     assert model.score(fold("I want to kill myself tonight").text) > model.threshold
     assert model.score(fold("Lovely article, thank you for the references").text) < \
         model.threshold

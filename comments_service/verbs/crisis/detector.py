@@ -270,10 +270,11 @@ class Detector:
         model = self._model
         verdict = model.read(folded) if model is not None else None
         if (found and model is not None and verdict is not None and verdict.score < model.veto
-                and model.may_overrule(verdict)):
+                and model.may_overrule(verdict) and not self._would_flag(verdict)):
             # Only about 5% of the urgent texts the patterns find score this low: a built-in
             # pattern most likely caught the topic's words used calmly. A short text is
-            # never overruled (CrisisModel.may_overrule). A match stays when
+            # never overruled (CrisisModel.may_overrule), nor one the model would flag
+            # itself: the patterns' own words then tell staff why. A match stays when
             # its own sentence does not read as calm, so a present risk stated beside a
             # calm frame ("the study was interesting. i want to kill myself though") is
             # still flagged; and in a language the model was not trained on (a language

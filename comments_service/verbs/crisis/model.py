@@ -5,17 +5,22 @@ than any list of patterns holds. The model, trained on the tuning part of the co
 (``tests/data/crisis/tune.jsonl``, by ``scripts/train_crisis_model.py``), is a logistic
 regression over hashed features of the folded text: words, word pairs, pairs one word
 apart, and three- to five-letter runs inside words (misspellings and inflections share
-them: "hoardin"/"hoarding", "pastilla"/"pastillas"). It reads every comment and does two
-things in the detector:
+them: "hoardin"/"hoarding", "pastilla"/"pastillas"), each weighted in training by how
+much more often urgent texts use it than calm ones (naive Bayes log-count ratios, folded
+into the stored weights). It reads every comment and does two things in the detector:
 
 - above ``threshold`` it flags a comment no pattern caught, naming the words that weighed
   most and the likeliest category;
 - below ``veto`` it overrules a built-in pattern whose own sentence also scores under it,
   in a text long enough to judge (``may_overrule``): the pattern then most likely caught
   the topic's words used calmly ("the bridge I designed", "cutting the roses back"). The
-  veto sits so low that it drops about one in twenty of the urgent texts the patterns
-  find: the patterns are surest on explicit words, which calm comments about the topic
-  use too, and the calm comments it clears free room for the model to find more.
+  veto sits where about one in twenty of the urgent texts the patterns find score lower:
+  the patterns are surest on explicit words, which calm comments about the topic use
+  too, and the calm comments it clears free room for the model to find more. A text the
+  model would flag itself is never overruled, so its reasons stay the patterns' words.
+  (Since the naive Bayes weighting the veto sits just above the threshold: in a long
+  text the model's verdict decides whether it is urgent, and the patterns decide in
+  short ones and in a sentence that reads as urgent on its own.)
 
 Both cut-offs are chosen on five held-out folds of the tuning part (see the trainer);
 the measured parts of the corpus are never used to train or tune it. The weights are
