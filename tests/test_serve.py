@@ -4,6 +4,7 @@ the app cannot start."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -148,4 +149,9 @@ def test_a_worker_that_cannot_build_the_app_stops_the_service(
     text = log.read_text(errors="replace")
     assert status == 1
     assert "COMMENTS_SECRET_KEY is not set" in text
-    assert "could not start the app" in text
+    # The supervisor's own lines are JSON in the workers' shape, written without logging.
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert {"level": "error", "logger": "_granian",
+            "message": "a worker could not start the app (see its error above); the service "
+                       "stopped"}.items() <= next(
+        line for line in lines if line["message"].startswith("a worker could not")).items()
