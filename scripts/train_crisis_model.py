@@ -69,7 +69,7 @@ CATEGORY_BITS = 15
 REGULARISATION_C = 32.0
 # The naive Bayes weighting (Wang and Manning 2012, "NBSVM"): each feature is scaled by
 # log(P(feature | urgent) / P(feature | calm)), from counts smoothed by this much, before
-# the regression. Words that tell the classes apart start with a head start, so a writer's
+# the regression. Words that tell the classes apart start ahead, so a writer's
 # new phrasing built from them scores sooner. The weighting is folded into the stored
 # weights: the serving code is unchanged. Same blocks, C=32: smoothing 0.1 gave 90.6%,
 # 0.25 90.7%, 0.5 90.5%, 1 90.4%, 4 89.7%.

@@ -40,7 +40,6 @@ MAX_CACHED_FEEDS = 512
 STAFF_TERM = "staff"
 
 
-
 @lru_cache(maxsize=1)
 def _etree() -> ModuleType:
     # Loaded with the first feed (about 0.5 MB a process, with expat), not at every start.

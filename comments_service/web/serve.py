@@ -9,7 +9,7 @@ itself (``run_single``, granian's embedded server on a uvloop event loop). A cra
 ends the service; the process manager (systemd's ``Restart=``) starts it again.
 
 With more, this process becomes the supervisor in place again (web/supervisor.py, run as
-a script by an interpreter that loads no site-packages: about 9.5 MB resident, where
+a script by an interpreter that loads no site-packages: about 9.7 MB resident, where
 granian's own supervisor was 29 MB). It starts each worker as this module with one
 worker, serving as ``run_single`` does on the same port (benchmarks/README.md, "Lean at
 every scale").
@@ -37,9 +37,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How long a stopping worker may finish the requests in flight before it is killed; it also
 # bounds a stop if a worker missed its SIGTERM. Well inside systemd's default of 90 s.
 WORKER_STOP_TIMEOUT = 20
+SUPERVISOR = Path(__file__).resolve().with_name("supervisor.py")
 # Granian fills these fields in per request; the client address is logged only when the
 # operator asks for access logs.
-SUPERVISOR = Path(__file__).resolve().with_name("supervisor.py")
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms'
 
 

@@ -8,10 +8,10 @@ connections among them (Linux).
 
 This file runs as a script in an isolated interpreter without site-packages
 (``python -I -S``, see ``serve.run``), so it imports the standard library only, not even
-``logging``: about 9.5 MB resident, where forking the workers from a supervisor that had
-imported the package cost 14.5 MB, and granian's own supervisor 29 MB (benchmarks/README.md,
-"Lean at every scale"). Workers started from a fresh interpreter cost what forked ones
-did, since each imports what it serves with in any case.
+``logging``, ``enum`` or ``json``: about 9.7 MB resident, where forking the workers from
+a supervisor that had imported the package cost 14.5 MB, and granian's own supervisor
+29 MB (benchmarks/README.md, "Lean at every scale"). Workers started from a fresh
+interpreter cost what forked ones did, since each imports what it serves with anyway.
 
 It waits for signals only (no handler code runs in it): SIGCHLD starts a worker that died
 again, SIGTERM or SIGINT stops every worker and then this process with status 0. A worker
