@@ -147,7 +147,9 @@ def test_staff_revoke_trust_from_the_comment_page_and_can_restore_it(
 
         assert auth.post(f"/staff/comments/{ids[0]}/trust",
                          {"trust": "restore"}).status_code == 303
-        again = post(client, email=REGULAR, body="Trusted again, it seems.")
+        # A body the crisis detector reads as calm: an urgent comment waits whoever wrote it,
+        # and the model still takes a short "... again" for self-harm ("cutting again").
+        again = post(client, email=REGULAR, body="Thank you, that was quick.")
         assert again.json()["status"] == "approved"
 
 
