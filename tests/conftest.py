@@ -40,12 +40,17 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-def database(settings: Settings) -> Iterator[Database]:
+def migrated(settings: Settings) -> Iterator[Database]:
+    """A database at the current schema for these settings, disposed of afterwards."""
     db = Database(settings)
     upgrade(db)
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    yield from migrated(settings)
 
 
 def _pg_available() -> str | None:
@@ -89,10 +94,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
 @pytest.fixture
 def backend_database(backend_settings: Settings) -> Iterator[Database]:
     """A migrated database on SQLite and, as a second run, on a fresh PostgreSQL one."""
-    db = Database(backend_settings)
-    upgrade(db)
-    yield db
-    db.dispose()
+    yield from migrated(backend_settings)
 
 
 @pytest.fixture(scope="session")

@@ -198,7 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def app_from_env() -> FastAPI:
-    """Factory for ASGI servers (granian or uvicorn --factory): settings from COMMENTS_*."""
+def app_from_env(settings: Settings | None = None) -> FastAPI:
+    """Factory for ASGI servers (granian or uvicorn --factory): settings from COMMENTS_*,
+    unless the caller has already read them."""
     configure_logging()
-    return create_app(Settings())
+    return create_app(settings if settings is not None else Settings())

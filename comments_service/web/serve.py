@@ -85,10 +85,11 @@ def single_app() -> Any:
     # the app's modules are imported, the modules' own objects fill those holes; done
     # after, the holes stayed empty for the worker's life (2.3 MB a process). The app
     # then finds the detector already built (urgency.detector_for caches it).
-    urgency.detector_for(Settings())
+    settings = Settings()
+    urgency.detector_for(settings)
     from comments_service.web.app import app_from_env
 
-    return frozen(app_from_env())
+    return frozen(app_from_env(settings))
 
 
 def run(host: str, port: int, workers: int, log_level: str = "info",
