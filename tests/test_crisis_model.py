@@ -22,8 +22,10 @@ from comments_service.verbs.crisis.model import (
     bucket,
     feature_buckets,
     features,
+    sentences,
     shipped_model,
     tokens,
+    window_slots,
 )
 from comments_service.verbs.crisis.normalise import fold
 
@@ -65,6 +67,63 @@ def test_the_serving_code_scores_texts_exactly_as_training_did() -> None:
     for index, expected in checks:
         assert shipped_model().score(fold(texts[index]["text"]).text) == pytest.approx(
             expected, abs=1e-4), texts[index]["text"]
+
+
+def test_the_serving_code_scores_long_texts_windows_exactly_as_training_did() -> None:
+    texts = tuning_texts()
+    checks = packaged()["window_checks"]
+    assert len(checks) >= 20
+
+    for index, expected in checks:
+        best = shipped_model().best_window(fold(texts[index]["text"]))
+        assert best is not None, texts[index]["text"]
+        assert best.score == pytest.approx(expected, abs=1e-4), texts[index]["text"]
+
+
+def test_a_window_is_two_sentences_of_a_text_of_three_or_more() -> None:
+    folded = "thanks for this. i slept badly again! anyway; see you all"
+
+    assert [folded[a:b] for a, b in sentences(folded)] == [
+        "thanks for this", " i slept badly again", " anyway", " see you all"]
+    windows = window_slots(folded, 18)
+    assert len(windows) == 3
+    first, second = (feature_buckets(folded[a:b], 18) for a, b in sentences(folded)[:2])
+    assert set(windows[0]) == set(first) | set(second)
+    assert window_slots("one sentence. and a second one.", 18) == []
+    assert shipped_model().best_window(fold("Just two sentences. Nothing more.")) is None
+
+
+def long_comment(danger: str) -> str:
+    return ("Thank you for writing this, I read it twice on the bus this morning. The part "
+            "about sleep routines made a lot of sense to me and I have started keeping the "
+            "phone out of the bedroom. My sister recommended the book in the references and "
+            f"we have been reading it together. {danger} Anyway, the section on talking to "
+            "your doctor was clear and I will take the list of questions with me next "
+            "month. Please keep writing these, they are useful for families like ours.")
+
+
+def test_one_urgent_sentence_in_a_long_ordinary_comment_is_flagged() -> None:
+    text = long_comment("I gave my cat to the neighbour yesterday because I won't be here "
+                        "to feed him.")
+    model = shipped_model()
+    folded = fold(text)
+    # Neither the patterns nor the whole text's score find it: the ordinary sentences
+    # around it outweigh the one that matters.
+    assert not Detector(use_model=False).detect(text).urgent
+    assert not model.read(folded).urgent(model.threshold)
+
+    found = Detector().detect(text)
+
+    assert found.urgent
+    assert [m.language for m in found.matches] == ["model"]
+    danger = text.index("I gave my cat")
+    assert all(danger <= m.start < m.end <= text.index(" Anyway") for m in found.matches)
+
+
+def test_a_long_ordinary_comment_is_not_flagged_by_its_windows() -> None:
+    text = long_comment("My husband cooks on Sundays and the kids set the table.")
+
+    assert not Detector().detect(text).urgent
 
 
 @pytest.mark.parametrize("text", [

@@ -18,7 +18,8 @@ How it works
 4. A small linear model trained on the tuning corpus (``model``) reads every text. When it
    is all but sure the text is calm, it overrules the built-in patterns (never an
    operator's phrases); when no pattern fired and it finds the text urgent, its match
-   names the words that weighed most.
+   names the words that weighed most. A long text is also read two sentences at a time,
+   so one urgent sentence among many ordinary ones is not drowned out.
 5. Matches are reported with offsets into the ORIGINAL text.
 
 Data file schema (see the top of ``en.yaml`` for a worked description)
@@ -294,7 +295,8 @@ class Detector:
         # Asked only when no pattern fired: the model is there for the phrasings the
         # patterns do not know, and its verdict names the words that weighed most.
         assert self._model is not None
-        if not self._would_flag(verdict):
+        flagging = self._flagging(folded, verdict)
+        if flagging is None:
             return []
         if self._removed:
             # A phrase the operator removed counts for nothing, for the model as for the
@@ -302,16 +304,30 @@ class Detector:
             # spans still map back).
             blanked = folded.text
             for only, pattern in self._removed:
-                if only is None or only == verdict.category:
+                if only is None or only == flagging.category:
                     blanked = pattern.sub(lambda hit: " " * len(hit.group()), blanked)
             if blanked != folded.text:
-                verdict = self._model.read(replace(folded, text=blanked), categorise=True)
-                if not self._would_flag(verdict):
+                again = replace(folded, text=blanked)
+                flagging = self._flagging(again, self._model.read(again))
+                if flagging is None:
                     return []
-        start, end = (verdict.start, verdict.end) if verdict.start >= 0 else (0, len(folded.text))
-        if start >= end or self._removed_match(verdict.category, folded.text[start:end]):
+        start, end = ((flagging.start, flagging.end) if flagging.start >= 0
+                      else (0, len(folded.text)))
+        if start >= end or self._removed_match(flagging.category, folded.text[start:end]):
             return []
-        return [(start, end, verdict.category, MODEL)]
+        return [(start, end, flagging.category, MODEL)]
+
+    def _flagging(self, folded: Folded, verdict: Verdict) -> Verdict | None:
+        # The whole text's verdict when it flags; else, in a long text, its most urgent
+        # two-sentence window when that flags (CrisisModel.best_window); else None.
+        assert self._model is not None
+        if self._would_flag(verdict):
+            return verdict
+        window = self._model.best_window(folded)
+        if (window is not None and window.urgent(self._model.window)
+                and window.category not in self._disabled):
+            return window
+        return None
 
     def _would_flag(self, verdict: Verdict) -> bool:
         assert self._model is not None
