@@ -34,7 +34,7 @@ comments with the danger said once it had found only 83-85%.)
 All three cut-offs are chosen on five held-out folds of the tuning part (see the trainer);
 the measured parts of the corpus are never used to train or tune it. The weights are
 8-bit integers in ``model.bin`` (about 1.2 MB, held as two arrays, no per-feature
-objects), so the model costs a process about 1.7 MB, needs no network, download or
+objects), so the model costs a process about 1.4 MB, needs no network, download or
 numeric library, and is deterministic: a sum over a few hundred array slots per comment.
 (A byte a weight scores as well as two did, and pays for a table four times the size,
 where fewer features share a slot.)
