@@ -163,7 +163,7 @@ def test_the_no_javascript_form_takes_a_trusted_regular_to_their_published_comme
         response = client.post("/comments", data={
             "article_id": OPEN, "return_to": "http://testserver/open-article/",
             "author": "Regular Reader", "email": REGULAR, "accept_terms": "yes",
-            "body": "Posted without JavaScript this time.", "form_token": token})
+            "body": "Posted without JavaScript.", "form_token": token})
         assert response.status_code == 303
         location = response.headers["location"]
         assert location.startswith("http://testserver/open-article/#comment-")
