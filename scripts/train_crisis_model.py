@@ -42,6 +42,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 # One thread for the linear algebra: sums in a fixed order give the same bytes every run.
@@ -54,9 +55,11 @@ sys.path.insert(0, str(REPO))
 from comments_service.verbs.crisis.languages import CATEGORIES  # noqa: E402
 from comments_service.verbs.crisis.model import (  # noqa: E402
     FORMAT_VERSION,
+    MIN_SENTENCES,
     MODEL_FILE,
     WEIGHTS_FILE,
     feature_buckets,
+    sentences,
     window_slots,
 )
 from comments_service.verbs.crisis.normalise import fold  # noqa: E402
@@ -131,22 +134,27 @@ def corpus_digest() -> str:
 
 
 def _matrix(texts: list[str], bits: int, fold_to: int | None = None):  # type: ignore[no-untyped-def]
+    slots = (list(feature_buckets(text, bits)) for text in texts)
+    if fold_to is not None:
+        slots = ([s & ((1 << fold_to) - 1) for s in row] for row in slots)
+    return _rows(slots, 1 << (fold_to if fold_to is not None else bits))
+
+
+def _rows(rows: Iterable[Iterable[int]], width: int):  # type: ignore[no-untyped-def]
+    # One row per text (or window) of its distinct slots, scaled as the serving code
+    # scales a score (CrisisModel._norm).
     import numpy as np
     from scipy.sparse import csr_matrix
 
     data: list[float] = []
     columns: list[int] = []
     pointers = [0]
-    for text in texts:
-        slots = list(feature_buckets(text, bits))
-        if fold_to is not None:
-            slots = [s & ((1 << fold_to) - 1) for s in slots]
-        value = 1.0 / math.sqrt(max(len(slots), MIN_FEATURES))
+    for row in rows:
+        slots = list(row)
         columns.extend(slots)
-        data.extend([value] * len(slots))
+        data.extend([1.0 / math.sqrt(max(len(slots), MIN_FEATURES))] * len(slots))
         pointers.append(len(columns))
-    width = 1 << (fold_to if fold_to is not None else bits)
-    matrix = csr_matrix((np.array(data), columns, pointers), shape=(len(texts), width))
+    matrix = csr_matrix((np.array(data), columns, pointers), shape=(len(pointers) - 1, width))
     matrix.sum_duplicates()
     return matrix
 
@@ -188,22 +196,14 @@ class WeightedRegression:
 def best_windows(model, texts: list[str]):  # type: ignore[no-untyped-def]
     """Each text's best two-sentence-window score under ``model`` (-inf for short texts)."""
     import numpy as np
-    from scipy.sparse import csr_matrix
 
     best = np.full(len(texts), -np.inf)
-    owners: list[int] = []
-    data: list[float] = []
-    columns: list[int] = []
-    pointers = [0]
-    for index, text in enumerate(texts):
-        for slots in window_slots(text, BITS):
-            owners.append(index)
-            columns.extend(slots)
-            data.extend([1.0 / math.sqrt(max(len(slots), MIN_FEATURES))] * len(slots))
-            pointers.append(len(columns))
-    if owners:
-        matrix = csr_matrix((np.array(data), columns, pointers), shape=(len(owners), 1 << BITS))
-        np.maximum.at(best, np.array(owners), model.decision_function(matrix))
+    windows = [(index, slots) for index, text in enumerate(texts)
+               for slots in window_slots(text, BITS)]
+    if windows:
+        matrix = _rows((slots for _, slots in windows), 1 << BITS)
+        np.maximum.at(best, np.array([index for index, _ in windows]),
+                      model.decision_function(matrix))
     return best
 
 
@@ -289,21 +289,21 @@ def train() -> tuple[bytes, bytes]:
 
     # Sample texts with the score these quantised weights give them, so a test can check
     # that the serving code (plain Python) reads the files exactly as training meant.
-    step = max(1, len(rows) // CHECKS)
-    checks = []
-    for index in range(0, len(rows), step)[:CHECKS]:
-        slots = feature_buckets(rows[index][0], BITS)
+    def packaged_score(slots: Iterable[int]) -> float:
+        slots = list(slots)
         total = sum(weights[s] for s in slots)
         norm = math.sqrt(max(len(slots), MIN_FEATURES))
-        checks.append([index, round(float(urgency.intercept_[0]) + scale * total / norm, 6)])
+        return round(float(urgency.intercept_[0]) + scale * total / norm, 6)
 
+    step = max(1, len(rows) // CHECKS)
+    checks = [[index, packaged_score(feature_buckets(rows[index][0], BITS))]
+              for index in range(0, len(rows), step)[:CHECKS]]
     # And the best window of some long texts, for the same check of CrisisModel.best_window.
-    long_rows = [index for index, (text, _, _) in enumerate(rows) if window_slots(text, BITS)]
-    window_checks = []
-    for index in long_rows[::max(1, len(long_rows) // CHECKS)][:CHECKS]:
-        best = max(sum(weights[s] for s in slots) / math.sqrt(max(len(slots), MIN_FEATURES))
-                   for slots in window_slots(rows[index][0], BITS))
-        window_checks.append([index, round(float(urgency.intercept_[0]) + scale * best, 6)])
+    long_rows = [index for index, (text, _, _) in enumerate(rows)
+                 if len(sentences(text)) >= MIN_SENTENCES]
+    window_checks = [[index, max(packaged_score(slots)
+                                 for slots in window_slots(rows[index][0], BITS))]
+                     for index in long_rows[::max(1, len(long_rows) // CHECKS)][:CHECKS]]
 
     meta = {
         "version": FORMAT_VERSION,

@@ -324,14 +324,15 @@ class Detector:
         if self._would_flag(verdict):
             return verdict
         window = self._model.best_window(folded)
-        if (window is not None and window.urgent(self._model.window)
-                and window.category not in self._disabled):
+        if window is not None and self._would_flag(window, self._model.window):
             return window
         return None
 
-    def _would_flag(self, verdict: Verdict) -> bool:
+    def _would_flag(self, verdict: Verdict, cut_off: float | None = None) -> bool:
+        # Above the cut-off (the model's threshold unless told) in a category left on.
         assert self._model is not None
-        return verdict.urgent(self._model.threshold) and verdict.category not in self._disabled
+        above = self._model.threshold if cut_off is None else cut_off
+        return verdict.urgent(above) and verdict.category not in self._disabled
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -268,21 +268,17 @@ class CrisisModel:
         return self._verdict(feature_buckets(folded.text, self.bits), categorise,
                              self.threshold)
 
-    def best_window(self, folded: Folded, categorise: bool | None = None) -> Verdict | None:
+    def best_window(self, folded: Folded) -> Verdict | None:
         """The highest-scoring two-sentence window of a long text (None for a short one).
 
-        Its category is worked out as in ``read``, against the ``window`` cut-off.
+        Its category is worked out only when it scores above the ``window`` cut-off.
         """
         best: Verdict | None = None
         for slots in window_slots(folded.text, self.bits):
             verdict = self._verdict(slots, False, self.window)
             if best is None or verdict.score > best.score:
                 best, best_slots = verdict, slots
-        if best is None:
-            return None
-        if categorise is None:
-            categorise = best.score > self.window
-        if categorise:
+        if best is not None and best.score > self.window:
             best = replace(best, category=self._category(best_slots, self._norm(len(best_slots))))
         return best
 
