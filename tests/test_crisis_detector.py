@@ -422,11 +422,11 @@ BELOW_TARGETS = pytest.mark.xfail(
 
 
 @pytest.mark.parametrize("part", [
-    # 96.0% recall here since the sentence windows, the larger table and 11,496 more tuning
-    # texts, which the other parts and unseen writers' batches gained from (see
-    # tests/data/crisis/README.md): three urgent texts fewer than the target's 172 of 177.
-    pytest.param("measure", marks=BELOW_TARGETS),
-    # Each written later by a writer who never saw the detector nor the other parts.
+    # Met since the model's classes became the seven categories and calm (see
+    # tests/data/crisis/README.md).
+    "measure",
+    # Each written later by a writer who never saw the detector nor the other parts: the
+    # recall target is met on both, the false alarms (4.3%, 3.5%) are still above 3%.
     pytest.param("holdout", marks=BELOW_TARGETS),
     pytest.param("holdout2", marks=BELOW_TARGETS),
 ])
@@ -439,8 +439,8 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 # The figures reached so far (benchmarks/crisis.py prints them): raise them as the detector
 # widens, and drop the xfail above once the product's targets are met. The holdout parts,
 # each written by someone who never saw the detector, are the fairest guess at unseen texts.
-FLOORS = {"tune": (0.99, 0.02), "measure": (0.96, 0.02), "holdout": (0.96, 0.05),
-          "holdout2": (0.95, 0.04)}
+FLOORS = {"tune": (0.99, 0.02), "measure": (0.99, 0.02), "holdout": (0.98, 0.05),
+          "holdout2": (0.97, 0.04)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))

@@ -182,7 +182,7 @@ def test_its_cut_offs_put_plain_statements_on_either_side() -> None:
 def test_its_evidence_is_a_span_of_what_the_reader_wrote() -> None:
     text = "Honestly I\u2019ve started saving up my pills, a few every week."
     folded = fold(text)
-    verdict = shipped_model().read(folded, categorise=True)
+    verdict = shipped_model().read(folded)
 
     assert verdict.start >= 0
     start, end = folded.span(verdict.start, verdict.end)
@@ -198,10 +198,26 @@ def test_a_model_file_of_another_version_is_refused() -> None:
 
 
 def test_a_weights_file_of_the_wrong_size_is_refused() -> None:
-    with pytest.raises(ValueError, match="urgency"):
+    with pytest.raises(ValueError, match="weights file holds 1000 weights"):
         CrisisModel(packaged(), WEIGHTS_FILE.read_bytes()[:1000])
-    with pytest.raises(ValueError, match="categories"):
+    with pytest.raises(ValueError, match="weights file"):
         CrisisModel(packaged(), WEIGHTS_FILE.read_bytes()[:-2])
+
+
+def test_a_model_file_without_a_bias_per_class_is_refused() -> None:
+    with pytest.raises(ValueError, match="one per class"):
+        CrisisModel({**packaged(), "biases": packaged()["biases"][:-1]},
+                    WEIGHTS_FILE.read_bytes())
+
+
+def test_it_names_the_category_of_what_it_reads() -> None:
+    # The urgent classes are the categories themselves, so the likeliest one is named.
+    model = shipped_model()
+
+    assert model.read(fold("he hit me again tonight and says he will kill me")).category \
+        == "danger_from_others"
+    assert model.read(fold("my best friend told me she wants to kill herself")).category \
+        == "third_party"
 
 
 def overruled_calm_text() -> str:

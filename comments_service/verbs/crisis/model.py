@@ -2,12 +2,18 @@
 
 The patterns name what they find and never guess; but people in danger write in more ways
 than any list of patterns holds. The model, trained on the tuning part of the corpus
-(``tests/data/crisis/tune.jsonl``, by ``scripts/train_crisis_model.py``), is a logistic
-regression over hashed features of the folded text: words, word pairs, pairs one word
-apart, and three- to five-letter runs inside words (misspellings and inflections share
-them: "hoardin"/"hoarding", "pastilla"/"pastillas"), each weighted in training by how
-much more often urgent texts use it than calm ones (naive Bayes log-count ratios, folded
-into the stored weights). It reads every comment and does two things in the detector:
+(``tests/data/crisis/tune.jsonl``, by ``scripts/train_crisis_model.py``), is a
+multinomial logistic regression over hashed features of the folded text: words, word
+pairs, pairs one word apart, and three- to five-letter runs inside words (misspellings
+and inflections share them: "hoardin"/"hoarding", "pastilla"/"pastillas"), each weighted
+in training by how much more often urgent texts use it than calm ones (naive Bayes
+log-count ratios, folded into the stored weights). Its classes are the seven urgent
+categories and calm, and a text's score is the log-odds of any urgent category against
+calm: a plan, a farewell and a partner's threat are said in different words, and one
+plane between urgent and calm had to split them all at once. (On 8,407 texts by nineteen
+writers, trained without them, the model alone found 93.5% of the urgent texts at 3%
+false alarms, against 90.7% for one urgent-versus-calm regression; 95.5% against 94.6%
+at 5%.) It reads every comment and does two things in the detector:
 
 - above ``threshold`` it flags a comment no pattern caught, naming the words that weighed
   most and the likeliest category;
@@ -33,11 +39,11 @@ comments with the danger said once it had found only 83-85%.)
 
 All three cut-offs are chosen on five held-out folds of the tuning part (see the trainer);
 the measured parts of the corpus are never used to train or tune it. The weights are
-8-bit integers in ``model.bin`` (about 1.2 MB, held as two arrays, no per-feature
-objects), so the model costs a process about 1.4 MB, needs no network, download or
-numeric library, and is deterministic: a sum over a few hundred array slots per comment.
-(A byte a weight scores as well as two did, and pays for a table four times the size,
-where fewer features share a slot.)
+8-bit integers in ``model.bin`` (2**19 slots for each of the eight classes, 4 MB, held
+as one array a class, no per-feature objects), so the model costs a process about
+4 MB, needs no network, download or numeric library, and is deterministic: eight sums
+over a few hundred array slots per comment. (A byte a weight scores as well as two did,
+and pays for larger tables, where fewer features share a slot.)
 """
 
 from __future__ import annotations
@@ -48,15 +54,16 @@ import re
 import zlib
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from comments_service.verbs.crisis.normalise import Folded
 
 MODEL_FILE = Path(__file__).resolve().parent / "model.json"
 WEIGHTS_FILE = MODEL_FILE.with_name("model.bin")
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _TOKEN = re.compile(r"[a-z0-9]+")
 # Where a sentence ends, for the two-sentence windows (``sentences``).
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
@@ -186,7 +193,7 @@ class Verdict:
     """The model's reading of one text."""
 
     score: float  # log-odds urgent versus calm
-    category: str  # "" when not worked out (see CrisisModel.read)
+    category: str  # the likeliest urgent category
     start: int  # folded span of the strongest evidence, -1 when none
     end: int
     features: int = 0  # distinct feature slots the text filled
@@ -196,37 +203,38 @@ class Verdict:
         return self.score > threshold
 
 
-def _weights(raw: bytes, count: int, field: str) -> array:
+def _weights(raw: bytes, count: int) -> array:
     values = array("b")
     values.frombytes(raw)
     if len(values) != count:
-        raise ValueError(f"crisis model: {field} holds {len(values)} weights, expected {count}")
+        raise ValueError(f"crisis model: the weights file holds {len(values)} weights, "
+                         f"expected {count}")
     return values
 
 
 class CrisisModel:
-    """Logistic regression over hashed features: urgent versus calm, and the likeliest category."""
+    """Multinomial logistic regression over hashed features: each urgent category, and calm."""
 
     def __init__(self, data: dict[str, object], weights: bytes) -> None:
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"crisis model: version must be {FORMAT_VERSION}")
         self.bits = int(data["bits"])  # type: ignore[call-overload]
-        self.category_bits = int(data["category_bits"])  # type: ignore[call-overload]
+        # The urgent categories, in the order of their tables; calm's table comes last.
         self.classes: list[str] = list(data["classes"])  # type: ignore[call-overload]
         self.threshold = float(data["threshold"])  # type: ignore[arg-type]
         self.veto = float(data["veto"])  # type: ignore[arg-type]
         self.window = float(data["window"])  # type: ignore[arg-type]
-        self._bias = float(data["bias"])  # type: ignore[arg-type]
+        self._biases = [float(b) for b in data["biases"]]  # type: ignore[attr-defined]
         self._scale = float(data["scale"])  # type: ignore[arg-type]
-        self._class_bias = [float(b) for b in data["class_bias"]]  # type: ignore[attr-defined]
-        self._class_scale = float(data["class_scale"])  # type: ignore[arg-type]
         self.min_features = int(data["min_features"])  # type: ignore[call-overload]
         self.languages = frozenset(data["languages"])  # type: ignore[arg-type]
-        main = 1 << self.bits
-        per_class = 1 << self.category_bits
-        self._weights = _weights(weights[:main], 1 << self.bits, "urgency")
-        self._class_weights = _weights(weights[main:], per_class * len(self.classes),
-                                       "categories")
+        size = 1 << self.bits
+        tables = len(self.classes) + 1
+        if len(self._biases) != tables:
+            raise ValueError(f"crisis model: biases must hold {tables} values, one per class")
+        table = _weights(weights, size * tables)
+        # One array per class, so a class's sum is a plain lookup per slot.
+        self._tables = [table[k * size:(k + 1) * size] for k in range(tables)]
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> CrisisModel:
@@ -236,9 +244,7 @@ class CrisisModel:
 
     def score(self, folded: str) -> float:
         """The log-odds that an already folded text is urgent."""
-        slots = feature_buckets(folded, self.bits)
-        weights = self._weights
-        return self._log_odds(sum(weights[s] for s in slots), self._norm(len(slots)))
+        return self._score(feature_buckets(folded, self.bits))[0]
 
     def may_overrule(self, verdict: Verdict) -> bool:
         """Whether the text was long enough for the model to overrule a pattern.
@@ -250,66 +256,56 @@ class CrisisModel:
         """
         return verdict.features >= self.min_features
 
-    def _log_odds(self, total: int, norm: float) -> float:
-        return self._bias + self._scale * total / norm
-
     def _norm(self, count: int) -> float:
         # Rows are scaled to unit length, but never by less than a few words' worth: a
         # two-word comment ("nice one") must not weigh as much as a paragraph.
         return math.sqrt(max(count, self.min_features))
 
-    def read(self, folded: Folded, categorise: bool | None = None) -> Verdict:
-        """Score a folded text and point at the words that weigh most for urgency.
-
-        The category is worked out when ``categorise`` is true, or by default only when
-        the score is above the threshold (the one case the detector reports it); else it
-        is "".
-        """
-        return self._verdict(feature_buckets(folded.text, self.bits), categorise,
-                             self.threshold)
+    def read(self, folded: Folded) -> Verdict:
+        """Score a folded text, name its likeliest category and the words that weigh most."""
+        return self._verdict(feature_buckets(folded.text, self.bits))
 
     def best_window(self, folded: Folded) -> Verdict | None:
-        """The highest-scoring two-sentence window of a long text (None for a short one).
-
-        Its category is worked out only when it scores above the ``window`` cut-off.
-        """
-        best: Verdict | None = None
+        """The highest-scoring two-sentence window of a long text (None for a short one)."""
+        best: tuple[float, int] | None = None
+        best_slots: dict[int, tuple[int, int]] = {}
         for slots in window_slots(folded.text, self.bits):
-            verdict = self._verdict(slots, False, self.window)
-            if best is None or verdict.score > best.score:
-                best, best_slots = verdict, slots
-        if best is not None and best.score > self.window:
-            best = replace(best, category=self._category(best_slots, self._norm(len(best_slots))))
-        return best
+            scored = self._score(slots)
+            if best is None or scored[0] > best[0]:
+                best, best_slots = scored, slots
+        return None if best is None else self._verdict(best_slots, best)
 
-    def _verdict(self, slots: dict[int, tuple[int, int]], categorise: bool | None,
-                 cut_off: float) -> Verdict:
-        norm = self._norm(len(slots))
-        weights = self._weights
-        total = 0
+    def _score(self, slots: dict[int, tuple[int, int]]) -> tuple[float, int]:
+        # Each class's logit; urgent is any urgent category, so the score is the log of
+        # their summed odds against calm's. Also returns the likeliest urgent class.
+        step = self._scale / self._norm(len(slots))
+        keys = list(slots)
+        if len(keys) > 1:
+            # itemgetter gathers a class's weights in one C call: four times a map's speed.
+            gather = itemgetter(*keys)
+            sums = [sum(gather(table)) for table in self._tables]
+        else:
+            sums = [sum(table[key] for key in keys) for table in self._tables]
+        logits = [bias + step * total
+                  for bias, total in zip(self._biases, sums, strict=True)]
+        urgent, calm = logits[:-1], logits[-1]
+        top = max(range(len(urgent)), key=urgent.__getitem__)
+        peak = urgent[top]
+        return peak + math.log(sum(math.exp(z - peak) for z in urgent)) - calm, top
+
+    def _verdict(self, slots: dict[int, tuple[int, int]],
+                 scored: tuple[float, int] | None = None) -> Verdict:
+        score, top = self._score(slots) if scored is None else scored
+        # The evidence shown to staff: the words that most favour the likeliest category
+        # over calm.
+        chosen, calm_table = self._tables[top], self._tables[-1]
         best, best_span = 0, (-1, -1)
         for slot, span in slots.items():
-            weight = weights[slot]
-            total += weight
-            if span[0] >= 0 and weight > best:
-                best, best_span = weight, span
-        score = self._log_odds(total, norm)
-        if categorise is None:
-            categorise = score > cut_off
-        category = self._category(slots, norm) if categorise else ""
-        return Verdict(score, category, *best_span, features=len(slots))
-
-    def _category(self, slots: dict[int, tuple[int, int]], norm: float) -> str:
-        mask = (1 << self.category_bits) - 1
-        per_class = 1 << self.category_bits
-        folded_slots = [slot & mask for slot in slots]
-        class_weights = self._class_weights
-        scores = [
-            bias + self._class_scale * sum(class_weights[offset + s] for s in folded_slots) / norm
-            for bias, offset in zip(self._class_bias,
-                                    range(0, per_class * len(self.classes), per_class),
-                                    strict=True)]
-        return self.classes[max(range(len(scores)), key=scores.__getitem__)]
+            if span[0] >= 0:
+                weight = chosen[slot] - calm_table[slot]
+                if weight > best:
+                    best, best_span = weight, span
+        return Verdict(score, self.classes[top], *best_span, features=len(slots))
 
 
 @lru_cache(maxsize=1)
