@@ -138,11 +138,8 @@ def corpus_digest() -> str:
     return hashlib.sha256(TUNE.read_bytes()).hexdigest()
 
 
-def _matrix(texts: list[str], bits: int, fold_to: int | None = None):  # type: ignore[no-untyped-def]
-    slots = (list(feature_buckets(text, bits)) for text in texts)
-    if fold_to is not None:
-        slots = ([s & ((1 << fold_to) - 1) for s in row] for row in slots)
-    return _rows(slots, 1 << (fold_to if fold_to is not None else bits))
+def _matrix(texts: list[str], bits: int):  # type: ignore[no-untyped-def]
+    return _rows((feature_buckets(text, bits) for text in texts), 1 << bits)
 
 
 def _rows(rows: Iterable[Iterable[int]], width: int):  # type: ignore[no-untyped-def]
