@@ -377,8 +377,8 @@ def load(part: str) -> list[dict]:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-PARTS = ("tune", "measure", "holdout", "holdout2")
-HELD_OUT = ("measure", "holdout", "holdout2")
+PARTS = ("tune", "measure", "holdout", "holdout2", "holdout3")
+HELD_OUT = ("measure", "holdout", "holdout2", "holdout3")
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -429,6 +429,9 @@ BELOW_TARGETS = pytest.mark.xfail(
     # recall target is met on both, the false alarms (4.3%, 3.5%) are still above 3%.
     pytest.param("holdout", marks=BELOW_TARGETS),
     pytest.param("holdout2", marks=BELOW_TARGETS),
+    # Four writers' 875 texts, scored first by the detector as it stood before any of
+    # them was written (98.4% / 2.3%).
+    "holdout3",
 ])
 def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) -> None:
     recall, false_alarms = rates(detector, part)
@@ -440,7 +443,7 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 # widens, and drop the xfail above once the product's targets are met. The holdout parts,
 # each written by someone who never saw the detector, are the fairest guess at unseen texts.
 FLOORS = {"tune": (0.99, 0.02), "measure": (0.99, 0.02), "holdout": (0.98, 0.05),
-          "holdout2": (0.97, 0.04)}
+          "holdout2": (0.97, 0.04), "holdout3": (0.98, 0.03)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))
