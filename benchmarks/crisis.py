@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/crisis.py
 
-Reads the labelled corpus in tests/data/crisis (tune, measure, holdout, holdout2 and
-holdout3 .jsonl), runs the new detector and the old 19-term matcher on every text, and
+Reads the labelled corpus in tests/data/crisis (tune, measure and holdout to holdout4
+.jsonl), runs the new detector and the old 19-term matcher on every text, and
 prints, for each part: recall on urgent texts and the false-alarm rate on calm texts,
 overall, per category and per language; then the per-comment time (median and p99 over
 the corpus, and for a 1,500-character comment). The product's targets are checked on the
-four held-out parts only, since the patterns and the model were tuned on the tune part.
+five held-out parts only, since the patterns and the model were tuned on the tune part.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from benchlib.literal_terms import LiteralMatcher  # noqa: E402
 from comments_service.verbs.crisis import CATEGORIES, Detector  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "crisis"
-# holdout.jsonl, holdout2.jsonl and holdout3.jsonl were written later, each by writers who
-# never saw the detector or the other parts, and are never tuned on: the fairest guess at
-# texts nobody here has seen.
-PARTS = ("tune", "measure", "holdout", "holdout2", "holdout3")
+# holdout.jsonl to holdout4.jsonl were written later, each by writers who never saw the
+# detector or the other parts, and are never tuned on: the fairest guess at texts nobody
+# here has seen (holdout4 is mostly everyday comments, as a real stream is).
+PARTS = ("tune", "measure", "holdout", "holdout2", "holdout3", "holdout4")
 RECALL_TARGET = 0.97
 FALSE_ALARM_TARGET = 0.03
 TIME_TARGET_MS = 1.0
