@@ -378,7 +378,7 @@ def load(part: str) -> list[dict]:
 
 
 PARTS = ("tune", "measure", "holdout", "holdout2", "holdout3", "holdout4")
-HELD_OUT = ("measure", "holdout", "holdout2", "holdout3", "holdout4")
+HELD_OUT = PARTS[1:]
 
 
 @pytest.mark.parametrize("part", PARTS)

@@ -203,13 +203,19 @@ class Verdict:
         return self.score > threshold
 
 
-def _weights(raw: bytes, count: int) -> array:
-    values = array("b")
-    values.frombytes(raw)
-    if len(values) != count:
-        raise ValueError(f"crisis model: the weights file holds {len(values)} weights, "
-                         f"expected {count}")
-    return values
+def _tables(raw: bytes, size: int, count: int) -> list[array]:
+    # One array per class, so a class's weights are gathered by one itemgetter call; each
+    # is filled from a view of the file's bytes, with no whole-file array in between.
+    if len(raw) != size * count:
+        raise ValueError(f"crisis model: the weights file holds {len(raw)} weights, "
+                         f"expected {size * count}")
+    view = memoryview(raw)
+    tables = []
+    for k in range(count):
+        table = array("b")
+        table.frombytes(view[k * size:(k + 1) * size])
+        tables.append(table)
+    return tables
 
 
 class CrisisModel:
@@ -232,9 +238,7 @@ class CrisisModel:
         tables = len(self.classes) + 1
         if len(self._biases) != tables:
             raise ValueError(f"crisis model: biases must hold {tables} values, one per class")
-        table = _weights(weights, size * tables)
-        # One array per class, so a class's weights are gathered by one itemgetter call.
-        self._tables = [table[k * size:(k + 1) * size] for k in range(tables)]
+        self._tables = _tables(weights, size, tables)
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> CrisisModel:
