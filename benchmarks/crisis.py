@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/crisis.py
 
-Reads the labelled corpus in tests/data/crisis (tune, measure and holdout to holdout4
-.jsonl), runs the new detector and the old 19-term matcher on every text, and
+Reads the labelled corpus in tests/data/crisis (tune, dev, measure and holdout to
+holdout4 .jsonl), runs the new detector and the old 19-term matcher on every text, and
 prints, for each part: recall on urgent texts and the false-alarm rate on calm texts,
 overall, per category and per language; then the per-comment time (median and p99 over
 the corpus, and for a 1,500-character comment). The product's targets are checked on the
-five held-out parts only, since the patterns and the model were tuned on the tune part.
+five held-out parts only, since the patterns and the model were tuned on the tune part
+and the model's cut-offs chosen on the dev part.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ CORPUS = ROOT / "tests" / "data" / "crisis"
 # holdout.jsonl to holdout4.jsonl were written later, each by writers who never saw the
 # detector or the other parts, and are never tuned on: the fairest guess at texts nobody
 # here has seen (holdout4 is mostly everyday comments, as a real stream is).
-PARTS = ("tune", "measure", "holdout", "holdout2", "holdout3", "holdout4")
+# dev.jsonl is where the model's threshold and window are chosen (never trained on).
+PARTS = ("tune", "dev", "measure", "holdout", "holdout2", "holdout3", "holdout4")
+HELD_OUT = PARTS[2:]
 RECALL_TARGET = 0.97
 FALSE_ALARM_TARGET = 0.03
 TIME_TARGET_MS = 1.0
@@ -151,7 +154,7 @@ def main() -> int:
     print(f"Per-comment time for a {len(long_text)}-character comment: {long_ms:.3f} ms")
 
     checks = []
-    for part in PARTS[1:]:
+    for part in HELD_OUT:
         found = results[(part, "detector")]
         checks += [
             (f"{part} recall on urgent >= {RECALL_TARGET:.0%}", str(found["recall"]),

@@ -4,15 +4,16 @@
     .venv/bin/python scripts/train_crisis_model.py          # writes model.json and model.bin
     .venv/bin/python scripts/train_crisis_model.py --check  # exit 1 if they are stale
 
-Only ``tests/data/crisis/tune.jsonl`` is read: the measured parts stay unseen. The model is
+Only ``tests/data/crisis/tune.jsonl`` (trained on) and ``dev.jsonl`` (the cut-offs are
+chosen on it) are read: the measured parts stay unseen. The model is
 an L2-regularised multinomial logistic regression (scikit-learn's lbfgs; its classes the
 seven urgent categories, by each urgent text's first, and calm) over the
 hashed features of ``comments_service/verbs/crisis/model.py``, each text's row scaled to
 unit length (or as if it had MIN_FEATURES features, when it has fewer) and each feature
-weighted by its naive Bayes log-count ratio (WeightedRegression). Its two cut-offs
-come from five held-out folds of the tuning part, judged on the lines the patterns were
-not written against (PATTERNS_WRITTEN_AGAINST), together with the patterns as the
-detector runs them:
+weighted by its naive Bayes log-count ratio (WeightedRegression). Its veto, and the
+candidates for its window, come from five held-out folds of the tuning part, judged on
+the lines the patterns were not written against (PATTERNS_WRITTEN_AGAINST), together
+with the patterns as the detector runs them:
 
 - ``veto``: below it the model overrules a built-in pattern (the detector keeps a match
   whose own sentence scores at or above it, and every match in a text shorter than
@@ -21,10 +22,12 @@ detector runs them:
   surest on explicit words, where the model, which learned that calm comments use them
   too, is less sure.
 - ``threshold`` and ``window``: above ``threshold`` the model flags a text no pattern
-  caught, and above ``window`` a two-sentence window of a long text flags it. Each
-  candidate ``window`` (WINDOW_QUANTILES of the calm texts' best windows there, or none)
-  is paired with the lowest ``threshold`` that keeps all the detector's false alarms
-  within FALSE_ALARM_BUDGET, and the pair that finds the most urgent texts is kept.
+  caught, and above ``window`` a two-sentence window of a long text flags it. They are
+  chosen on the dev part (``tests/data/crisis/dev.jsonl``, never trained on) by the model
+  trained on all of tune: each candidate ``window`` (WINDOW_QUANTILES of the calm tuning
+  texts' best windows on the folds, or none) is paired with the lowest ``threshold`` that
+  keeps all the detector's false alarms on the dev part within FALSE_ALARM_BUDGET, and
+  the pair that finds the most of its urgent texts is kept.
 
 Nothing in the measured parts of the corpus is read.
 
@@ -59,6 +62,7 @@ from comments_service.verbs.crisis.model import (  # noqa: E402
     MIN_SENTENCES,
     MODEL_FILE,
     WEIGHTS_FILE,
+    CrisisModel,
     feature_buckets,
     sentences,
     window_slots,
@@ -66,6 +70,9 @@ from comments_service.verbs.crisis.model import (  # noqa: E402
 from comments_service.verbs.crisis.normalise import fold  # noqa: E402
 
 TUNE = REPO / "tests" / "data" / "crisis" / "tune.jsonl"
+# The part the threshold and window cut-offs are chosen on: texts by writers none of whose
+# texts are in tune, never trained on (see FALSE_ALARM_BUDGET).
+DEV = TUNE.with_name("dev.jsonl")
 # 2**19 slots for each class. For the one urgent-versus-calm regression this replaced,
 # left out by block (below), on 31,833 texts 18 bits gave 86.2% recall at 3% false alarms
 # and 90.7% at 5%, 20 bits 87.3% and 91.3%, 22 bits 87.1% and 91.1%; on 43,329 texts,
@@ -91,7 +98,16 @@ REGULARISATION_C = 32.0
 # 0.25 90.7%, 0.5 90.5%, 1 90.4%, 4 89.7%.
 NB_SMOOTHING = 0.25
 FOLDS = 5
-FALSE_ALARM_BUDGET = 0.05
+# The threshold and window are chosen on the dev part (DEV), by the model trained on all
+# of tune, so that at most this share of its calm texts is flagged. Tune's own folds are a
+# poor guide to a comment stream's false alarms: so many of its calm texts were written to
+# be hard (the words of risk used safely, weak-spot briefs) that a fold budget of 5% gave
+# 3.2 to 5.6% on later writers' parts. On the dev part (997 texts by four writers who saw
+# only the label rules and five tuning lines, general and everyday briefs) the model as
+# it was then found 97.4% at 4.6% false alarms, 96.9% at 3.0% and 96.7% at 1.6%: its
+# misses mostly score far below any cut-off, so a higher one costs little recall. 2.5%
+# leaves room under the 3% target for other writers' comments.
+FALSE_ALARM_BUDGET = 0.025
 # Losing a few of what the patterns find frees enough of the false-alarm budget for the
 # model to find more. On the held-out folds 0.25% gave 79% recall, 1% 84%, 2% 84% at the
 # same 5% false alarms; left out by writer (as for REGULARISATION_C), 1% gave 86.7%, 3%
@@ -250,9 +266,9 @@ def held_out_scores(matrix, labels, classes, texts: list[str]):  # type: ignore[
     return scores, windows
 
 
-def cut_offs(rows: list[tuple[str, bool, str | None]], matrix,  # type: ignore[no-untyped-def]
-             labels, classes) -> tuple[float, float, float]:
-    """(threshold, veto, window) from held-out folds, as the module docstring describes."""
+def fold_cut_offs(rows: list[tuple[str, bool, str | None]], matrix,  # type: ignore[no-untyped-def]
+                  labels, classes) -> tuple[float, list[float]]:
+    """The veto, and the candidate window cut-offs, from held-out folds of the tuning part."""
     import numpy as np
 
     from comments_service.verbs.crisis.detector import Detector
@@ -267,30 +283,78 @@ def cut_offs(rows: list[tuple[str, bool, str | None]], matrix,  # type: ignore[n
     # As in the detector, the model never overrules a pattern in a short text. A row's
     # stored entries are its distinct feature slots.
     short = np.diff(matrix.indptr) < MIN_FEATURES
-    calm = fresh & ~labels
-    urgent = fresh & labels
     # The veto may cost little: it is set so that at most VETO_MISS of the urgent texts
-    # the patterns find, among those it may overrule, score under it. Then each window
-    # cut-off gets the lowest threshold that keeps false alarms within the budget.
+    # the patterns find, among those it may overrule, score under it.
     caught = np.sort(scores[fired & labels & ~short])
     veto = float(caught[int(len(caught) * VETO_MISS)])
-    kept = fired & ((scores >= veto) | short)
-    calm_windows = windows[calm & np.isfinite(windows)]
-    candidates = [math.inf] + [float(np.quantile(calm_windows, q)) for q in WINDOW_QUANTILES]
+    calm_windows = windows[fresh & ~labels & np.isfinite(windows)]
+    return veto, [math.inf] + [float(np.quantile(calm_windows, q)) for q in WINDOW_QUANTILES]
+
+
+def dev_rows() -> list[tuple[str, bool]]:
+    """(text as written, urgent) for every text of the part the cut-offs are chosen on."""
+    return [(item["text"], bool(item["urgent"]))
+            for item in map(json.loads, DEV.read_text(encoding="utf-8").splitlines())]
+
+
+def dev_cut_offs(serving: CrisisModel, windows: list[float]) -> tuple[float, float]:
+    """(threshold, window) chosen on the dev part, for the packaged model ``serving``.
+
+    ``serving`` is the model as the package will serve it, with a threshold and window no
+    score reaches, so that alone the detector's patterns flag. Each text is read as the
+    detector reads it: the patterns, overruled below the veto as the detector overrules
+    them (on the matched sentence), by the quantised weights the package ships. A text is
+    then flagged when a pattern stays, when the model's score is above the threshold, or
+    when its best window's is above the window cut-off (Detector._flagging). Each
+    candidate window is paired with the lowest threshold that keeps the false alarms on
+    the dev part's calm texts within FALSE_ALARM_BUDGET, and the pair that finds the most
+    of its urgent texts is kept. Both are rounded up to the four places model.json
+    stores, so rounding never flags a text more.
+    """
+    import numpy as np
+
+    from comments_service.verbs.crisis.detector import Detector
+
+    rows = dev_rows()
+    labels = np.array([urgent for _, urgent in rows])
+    # With no threshold or window reached, only the patterns the veto spares flag a text.
+    detector = Detector(model=serving)
+    kept = np.array([detector.detect(text).urgent for text, _ in rows])
+    verdicts = [(serving.read(fold(text)), serving.best_window(fold(text))) for text, _ in rows]
+    scores = np.array([whole.score for whole, _ in verdicts])
+    best_window = np.array([-math.inf if window is None else window.score
+                            for _, window in verdicts])
     best: tuple[float, float, float] | None = None
-    for window in candidates:
-        for threshold in np.sort(scores[calm]):
-            flagged = kept | (scores > threshold) | (windows > window)
-            if flagged[calm].mean() <= FALSE_ALARM_BUDGET:
-                found = float(flagged[urgent].mean())
+    for candidate in windows:
+        window = _up(candidate)
+        for score in np.sort(scores[~labels]):
+            threshold = _up(float(score))
+            flagged = kept | (scores > threshold) | (best_window > window)
+            if flagged[~labels].mean() <= FALSE_ALARM_BUDGET:
+                found = float(flagged[labels].mean())
                 if best is None or found > best[0]:
-                    best = (found, float(threshold), window)
+                    best = (found, threshold, window)
                 break
     if best is None:
-        raise AssertionError("no threshold keeps false alarms within the budget")
-    _, threshold, window = best
+        raise AssertionError("no threshold keeps false alarms on the dev part within budget")
+    return best[1], best[2]
+
+
+def _up(value: float) -> float:
     # No window cut-off helping is stored as one no score reaches.
-    return round(threshold, 4), round(veto, 4), round(min(window, 1e6), 4)
+    return math.ceil(min(value, 1e6) * 10_000) / 10_000
+
+
+def dev_figures(serving: CrisisModel) -> dict[str, float]:
+    """Recall and false alarms on the dev part of the detector with ``serving`` as its model."""
+    from comments_service.verbs.crisis.detector import Detector
+
+    detector = Detector(model=serving)
+    flagged = [(detector.detect(text).urgent, urgent) for text, urgent in dev_rows()]
+    urgent = [hit for hit, label in flagged if label]
+    calm = [hit for hit, label in flagged if not label]
+    return {"recall": round(sum(urgent) / len(urgent), 4),
+            "false_alarms": round(sum(calm) / len(calm), 4)}
 
 
 def _quantised(values) -> tuple[list[int], float]:  # type: ignore[no-untyped-def]
@@ -308,11 +372,26 @@ def train() -> tuple[bytes, bytes]:
     labels = np.array([urgent for _, urgent, _ in rows])
     classes, indices = targets(rows)
     class_of = np.array(indices)
-    threshold, veto, window = cut_offs(rows, matrix, labels, class_of)
+    veto, windows = fold_cut_offs(rows, matrix, labels, class_of)
     model = WeightedRegression().fit(matrix, labels, class_of)
     weights, scale = _quantised(model.coef_.ravel())
     biases = [round(float(b), 6) for b in model.intercept_]
     size = 1 << BITS
+    packed = np.array(weights, dtype="i1").tobytes()
+    meta: dict[str, object] = {
+        "version": FORMAT_VERSION,
+        "bits": BITS,
+        "min_features": MIN_FEATURES,
+        "languages": languages(),
+        "classes": classes,
+        "biases": biases,
+        "scale": scale,
+        "veto": round(veto, 4),
+    }
+    # The cut-offs are judged by the files as the package will serve them.
+    candidate = CrisisModel({**meta, "threshold": math.inf, "window": math.inf}, packed)
+    meta["threshold"], meta["window"] = dev_cut_offs(candidate, windows)
+    meta["dev"] = dev_figures(CrisisModel(meta, packed))
 
     # Sample texts with the score these quantised weights give them, so a test can check
     # that the serving code (plain Python) reads the files exactly as training meant.
@@ -335,23 +414,13 @@ def train() -> tuple[bytes, bytes]:
                                  for slots in window_slots(rows[index][0], BITS))]
                      for index in long_rows[::max(1, len(long_rows) // CHECKS)][:CHECKS]]
 
-    meta = {
-        "version": FORMAT_VERSION,
-        "bits": BITS,
-        "min_features": MIN_FEATURES,
-        "languages": languages(),
-        "classes": classes,
-        "biases": biases,
-        "scale": scale,
-        "threshold": threshold,
-        "veto": veto,
-        "window": window,
+    meta.update({
         "window_checks": window_checks,
         "corpus_sha256": corpus_digest(),
         "texts": {"urgent": int(labels.sum()), "calm": int((~labels).sum())},
+        "dev_sha256": hashlib.sha256(DEV.read_bytes()).hexdigest(),
         "checks": checks,
-    }
-    packed = np.array(weights, dtype="i1").tobytes()
+    })
     return (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode(), packed
 
 

@@ -8,6 +8,7 @@ parts, and that what it reports points at the reader's own words.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -57,6 +58,28 @@ def test_the_packaged_model_was_trained_on_the_tuning_corpus_as_it_is() -> None:
     texts = tuning_texts()
     assert packaged()["texts"] == {"urgent": sum(t["urgent"] for t in texts),
                                    "calm": sum(not t["urgent"] for t in texts)}
+
+
+def test_the_packaged_cut_offs_were_chosen_on_the_dev_part_as_it_is() -> None:
+    # The threshold and window are chosen on dev.jsonl: a dev text added or changed
+    # without retraining fails here.
+    digest = hashlib.sha256((CORPUS / "dev.jsonl").read_bytes()).hexdigest()
+    assert packaged()["dev_sha256"] == digest
+
+
+def test_the_detector_keeps_the_dev_part_within_the_false_alarm_budget() -> None:
+    # The figures model.json records are the shipped detector's own on the dev part, not
+    # the trainer's estimate of them, and its false alarms are within the trainer's budget.
+    lines = (CORPUS / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line) for line in lines if line.strip()]
+    detector = Detector()
+    urgent = [detector.detect(t["text"]).urgent for t in texts if t["urgent"]]
+    calm = [detector.detect(t["text"]).urgent for t in texts if not t["urgent"]]
+    recall, false_alarms = sum(urgent) / len(urgent), sum(calm) / len(calm)
+
+    assert packaged()["dev"] == {"recall": round(recall, 4),
+                                 "false_alarms": round(false_alarms, 4)}
+    assert false_alarms <= trainer().FALSE_ALARM_BUDGET
 
 
 def test_the_serving_code_scores_texts_exactly_as_training_did() -> None:
@@ -162,11 +185,11 @@ def test_a_fresh_training_gives_the_packaged_files() -> None:
     assert differing <= len(old) // 2000
 
 
-def test_the_trainer_reads_only_the_tuning_part() -> None:
+def test_the_trainer_reads_only_the_tuning_and_dev_parts() -> None:
     # The held-out parts must never shape the model; that no text is in two parts is
     # checked with the corpus in test_crisis_detector.py.
     source = (REPO / "scripts" / "train_crisis_model.py").read_text(encoding="utf-8")
-    assert "tune.jsonl" in source
+    assert "tune.jsonl" in source and "dev.jsonl" in source
     for held_out in ("measure", "holdout"):
         assert f"{held_out}.jsonl" not in source and f'"{held_out}' not in source
 

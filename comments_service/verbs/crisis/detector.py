@@ -183,15 +183,21 @@ class Detector:
 
     def __init__(self, languages: Iterable[str] | None = None,
                  extra_phrases: Iterable[str] = (), removed_phrases: Iterable[str] = (),
-                 languages_dir: Path | None = None, use_model: bool = True) -> None:
+                 languages_dir: Path | None = None, use_model: bool = True,
+                 model: CrisisModel | None = None) -> None:
         """Load and compile the languages and the operator's phrase changes.
 
         ``languages`` restricts the patterns to those data files (default: every one); the
         model, trained on every shipped language, still reads every text;
         ``extra_phrases`` and ``removed_phrases`` are the operator settings described in
-        the module docstring; ``use_model`` adds the trained second opinion (``model``).
+        the module docstring; ``use_model`` adds the trained second opinion (``model``):
+        the shipped one, or ``model`` when given (the trainer judges its cut-offs so).
         """
-        self._model: CrisisModel | None = shipped_model() if use_model else None
+        if not use_model:
+            model = None
+        elif model is None:
+            model = shipped_model()
+        self._model = model
         self.languages: tuple[Language, ...] = tuple(load_languages(languages, languages_dir))
         breaks = sorted({w for lang in self.languages for w in lang.clause_breaks})
         words = "|".join(re.escape(w) for w in breaks)

@@ -37,8 +37,10 @@ the whole text would. (On 6,160 texts by fourteen writers the model had not seen
 same false alarms, this found 1.5 to 1.6 points more of the urgent texts; on long
 comments with the danger said once it had found only 83-85%.)
 
-All three cut-offs are chosen on five held-out folds of the tuning part (see the trainer);
-the measured parts of the corpus are never used to train or tune it. The weights are
+The veto is chosen on five held-out folds of the tuning part, the threshold and window on
+the corpus's dev part (texts by writers none of whose texts are in the tuning part), with
+these very weights and the patterns as the detector runs them (see the trainer); the
+measured parts of the corpus are never used to train or tune it. The weights are
 8-bit integers in ``model.bin`` (2**19 slots for each of the eight classes, 4 MB, held
 as one array a class, no per-feature objects), so the model costs a process about
 4 MB, needs no network, download or numeric library, and is deterministic: eight sums
