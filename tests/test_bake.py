@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -172,20 +171,21 @@ def test_bake_of_one_article_touches_only_its_pages(database, settings, site):
     assert report.articles == {"impasse"}
 
 
-def test_rebaking_one_page_takes_milliseconds(database, settings, site):
+def test_rebaking_one_page_reads_and_writes_only_that_page(database, settings, site):
+    # What keeps a re-bake to milliseconds is doing no site-wide work; its time is
+    # measured by benchmarks/run.py, not here, where a busy machine would make it flaky.
     for i in range(50):
         add_comment(database, "impasse", f"Comment number {i}", minutes=i)
     baker = SiteBaker(database, settings.site_dir)
-    baker.bake()
+    everything = baker.bake()
     add_comment(database, "impasse", "One more", minutes=60)
 
-    started = time.perf_counter()
     report = baker.bake("impasse")
-    elapsed = time.perf_counter() - started
 
+    assert everything.pages_scanned > 1
+    assert report.pages_scanned == 1
     assert report.pages_changed == [site / "impasse" / "index.html"]
-    # Generous for a shared 2-core machine; the point is "no site-wide work".
-    assert elapsed < 0.5
+    assert report.articles == {"impasse"}
 
 
 def test_replies_nest_under_their_parent(database, settings, site):
