@@ -378,7 +378,8 @@ def load(part: str) -> list[dict]:
 
 
 # tune is trained on, dev chooses the model's cut-offs; the rest are only ever scored.
-PARTS = ("tune", "dev", "measure", "holdout", "holdout2", "holdout3", "holdout4")
+PARTS = ("tune", "dev", "measure", "holdout", "holdout2", "holdout3", "holdout4",
+         "holdout5")
 HELD_OUT = PARTS[2:]
 
 
@@ -434,6 +435,9 @@ BELOW_TARGETS = pytest.mark.xfail(
     pytest.param("holdout2", marks=BELOW_TARGETS),
     "holdout3",
     "holdout4",
+    # Written by four new writers after this model was shipped, scored once before
+    # anything changed: 98.2% / 1.3%.
+    "holdout5",
 ])
 def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) -> None:
     recall, false_alarms = rates(detector, part)
@@ -446,7 +450,7 @@ def test_held_out_parts_meet_the_product_targets(detector: Detector, part: str) 
 # each written by someone who never saw the detector, are the fairest guess at unseen texts.
 FLOORS = {"tune": (0.99, 0.015), "dev": (0.97, 0.025), "measure": (0.99, 0.02),
           "holdout": (0.98, 0.035), "holdout2": (0.96, 0.05), "holdout3": (0.98, 0.02),
-          "holdout4": (0.99, 0.02)}
+          "holdout4": (0.99, 0.02), "holdout5": (0.98, 0.015)}
 
 
 @pytest.mark.parametrize("part", sorted(FLOORS))
