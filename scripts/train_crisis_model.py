@@ -320,7 +320,8 @@ def dev_cut_offs(serving: CrisisModel, windows: list[float]) -> tuple[float, flo
     # With no threshold or window reached, only the patterns the veto spares flag a text.
     detector = Detector(model=serving)
     kept = np.array([detector.detect(text).urgent for text, _ in rows])
-    verdicts = [(serving.read(fold(text)), serving.best_window(fold(text))) for text, _ in rows]
+    folded = [fold(text) for text, _ in rows]
+    verdicts = [(serving.read(text), serving.best_window(text)) for text in folded]
     scores = np.array([whole.score for whole, _ in verdicts])
     best_window = np.array([-math.inf if window is None else window.score
                             for _, window in verdicts])
